@@ -1,0 +1,1 @@
+"""vlearn: learn LLM inference by reading and rebuilding vLLM 0.33.0."""

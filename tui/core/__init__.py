@@ -1,0 +1,1 @@
+"""Everything vlearn does, without a screen. Nothing in here imports Textual."""

@@ -1,0 +1,100 @@
+"""The Catalog: every content item, typed and validated, plus the problems found.
+
+Content kinds are plug-ins: every module in this package that defines
+`load(ctx)` is called (in `ORDER`), then every `check(ctx)` for references
+between kinds. Adding a kind means adding a module and a field here.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .base import LoadContext, Problem
+
+
+@dataclass
+class Catalog:
+    root: Path
+    days: dict = field(default_factory=dict)  # int -> Day
+    weeks: dict = field(default_factory=dict)  # int -> title
+    modules: dict = field(default_factory=dict)
+    lessons: dict = field(default_factory=dict)
+    day_pages: dict = field(default_factory=dict)  # int -> DayPage
+    labs: dict = field(default_factory=dict)
+    projects: dict = field(default_factory=dict)
+    kernels: dict = field(default_factory=dict)
+    decks: dict = field(default_factory=dict)
+    cards: dict = field(default_factory=dict)
+    questions: dict = field(default_factory=dict)
+    interviewers: dict = field(default_factory=dict)
+    rubric: Any = None
+    roles: dict = field(default_factory=dict)
+    gpus: dict = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def walkthroughs(self) -> dict:
+        return {k: v for k, v in self.lessons.items() if v.kind == "walkthrough"}
+
+    def card_tags(self) -> set[str]:
+        return {tag for card in self.cards.values() for tag in card.tags}
+
+    def resolve(self, scheme: str, ident: str) -> Any:
+        """The item a `scheme:id` reference names, or None."""
+        if scheme == "day":
+            return self.days.get(int(ident)) if ident.isdigit() else None
+        if scheme == "lab":
+            return self.labs.get(ident) or self.projects.get(ident)
+        table = {
+            "lesson": self.lessons,
+            "project": self.projects,
+            "deck": self.decks,
+            "card": self.cards,
+            "question": self.questions,
+            "kernel": self.kernels,
+            "interviewer": self.interviewers,
+        }.get(scheme)
+        return None if table is None else table.get(ident)
+
+
+def _plugins() -> list:
+    package = importlib.import_module(__package__)
+    modules = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{__package__}.{info.name}")
+        if hasattr(module, "load"):
+            modules.append(module)
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    """Load all content under `root`. Never raises for bad content."""
+    from ..paths import content_root
+
+    root = Path(root) if root else content_root()
+    catalog = Catalog(root=root)
+    ctx = LoadContext(root=root, catalog=catalog, problems=catalog.problems)
+    plugins = _plugins()
+    for module in plugins:
+        try:
+            module.load(ctx)
+        except Exception as exc:  # a loader bug must not take the app down
+            ctx.problems.append(Problem(module.__name__, 0, f"loader crashed: {exc!r}"))
+    for module in plugins:
+        if hasattr(module, "check"):
+            try:
+                module.check(ctx)
+            except Exception as exc:
+                ctx.problems.append(Problem(module.__name__, 0, f"check crashed: {exc!r}"))
+    return catalog

@@ -1,0 +1,75 @@
+"""`vlearn doctor`: what content exists, what is broken, what this machine can do."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from collections import Counter
+
+from .content import Catalog
+from .content.vocab import LAB_TRACKS, QUESTION_CATEGORIES
+
+
+def counts(catalog: Catalog) -> dict:
+    labs = Counter(lab.track for lab in catalog.labs.values())
+    questions = Counter(q.category for q in catalog.questions.values())
+    return {
+        "days": len(catalog.days),
+        "modules": len(catalog.modules),
+        "lessons": len(catalog.lessons),
+        "walkthroughs": len(catalog.walkthroughs),
+        "day_pages": len(catalog.day_pages),
+        "labs": {track: labs.get(track, 0) for track in LAB_TRACKS} | {"total": sum(labs.values())},
+        "projects": len(catalog.projects),
+        "kernels": len(catalog.kernels),
+        "decks": len(catalog.decks),
+        "cards": len(catalog.cards),
+        "questions": {c: questions.get(c, 0) for c in sorted(set(QUESTION_CATEGORIES) | set(questions))}
+        | {"total": sum(questions.values())},
+        "interviewers": len(catalog.interviewers),
+        "roles": len(catalog.roles),
+        "rubric": catalog.rubric is not None,
+        "gpus": len(catalog.gpus),
+    }
+
+
+def _version_of(module: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return None
+
+
+def environment() -> dict:
+    """What this machine offers for the labs. Imports nothing heavy."""
+    env: dict = {"python": platform.python_version()}
+    env["torch"] = _version_of("torch")
+    cupy = next((v for v in (_version_of(n) for n in ("cupy-cuda13x", "cupy-cuda12x", "cupy")) if v), None)
+    env["cupy"] = cupy
+    env["nvcc"] = shutil.which("nvcc")
+    env["triton"] = _version_of("triton")
+    gpu = None
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                capture_output=True, text=True, timeout=10,
+            )
+            gpu = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+        except (OSError, subprocess.TimeoutExpired):
+            gpu = None
+    env["gpu"] = gpu
+    env["editor"] = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    return env
+
+
+def report(catalog: Catalog, with_environment: bool = True) -> dict:
+    result = counts(catalog)
+    result["errors"] = [p.as_dict() for p in catalog.errors]
+    result["warnings"] = [p.as_dict() for p in catalog.warnings]
+    if with_environment:
+        result["environment"] = environment()
+    return result

@@ -1,0 +1,1 @@
+"""Labs: workspace, runner, watcher, verification, GPU feedback."""
