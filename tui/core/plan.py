@@ -64,3 +64,52 @@ def standing(catalog: Catalog, db: Database, on: dt.date | None = None) -> Stand
         LAST_DAY,
     )
     return Standing(current, calendar_day(start, on), progress.streak(db, on), start)
+
+
+@dataclass(frozen=True)
+class ChecklistEntry:
+    key: str  # stored in the checklist table
+    kind: str  # lesson | lab | cards | drill
+    ident: str  # what to open (for cards: comma-separated decks/tags)
+    title: str
+    minutes: int | None
+    done: bool
+    available: bool  # False while the item is not written yet
+
+
+def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntry]:
+    day = catalog.days[number]
+    done = progress.done_items(db, number)
+    entries = []
+    for key, kind in day.checklist():
+        ident = key.split(":", 1)[1]
+        title, minutes, available = ident, None, True
+        if kind == "lesson":
+            item = catalog.lessons.get(ident)
+            available = item is not None
+            if item:
+                title = ("Walkthrough: " if item.kind == "walkthrough" else "") + item.title
+                minutes = item.minutes
+        elif kind == "lab":
+            item = catalog.labs.get(ident) or catalog.projects.get(ident)
+            available = item is not None
+            if item:
+                title, minutes = f"Lab: {item.title}", getattr(item, "minutes", None)
+            else:
+                title = f"Lab: {ident}"
+        elif kind == "cards":
+            names = [catalog.decks[d].title if d in catalog.decks else d for d in day.cards]
+            title = "Review cards: " + ", ".join(names)
+            available = bool(catalog.cards)
+        elif kind == "drill":
+            item = catalog.questions.get(ident)
+            available = item is not None
+            title = f"Drill: {_first_line(item.prompt) if item else ident}"
+            minutes = getattr(item, "minutes", None)
+        entries.append(ChecklistEntry(key, kind, ident, title, minutes, key in done, available))
+    return entries
+
+
+def _first_line(text: str, limit: int = 70) -> str:
+    line = next((l.strip("# ").strip() for l in text.splitlines() if l.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"

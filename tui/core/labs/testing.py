@@ -19,6 +19,8 @@ import pytest
 
 LAB_DIR_ENV = "VLEARN_LAB_DIR"
 PERF_FILE_ENV = "VLEARN_PERF_FILE"
+RESULTS_FILE_ENV = "VLEARN_RESULTS_FILE"  # the runner reads structured results from here
+TEXT_CAP = 20_000  # per captured stream / traceback kept in a result
 _counter = itertools.count()
 
 
@@ -56,5 +58,86 @@ def record_perf(**figures) -> None:
     gbps=2600.0, pct_of_copy=88.1, vs_torch=1.9). Ignored outside a runner."""
     target = os.environ.get(PERF_FILE_ENV)
     if target:
+        current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
         with open(target, "a", encoding="utf-8") as out:
-            out.write(json.dumps(figures) + "\n")
+            out.write(json.dumps({**figures, "_test": current}, default=str) + "\n")
+
+
+# ------------------------------------------------------------------ results
+# One JSON object per line, written as soon as each event happens, so a run
+# that is killed (timeout, crash) still tells which tests finished and which
+# one was running.
+
+_results = None
+_pending: dict = {}
+
+
+def _emit(record: dict) -> None:
+    if _results is not None:
+        _results.write(json.dumps(record, default=str) + "\n")
+        _results.flush()
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TEXT_CAP else text[:TEXT_CAP] + f"\n... ({len(text) - TEXT_CAP} more characters cut)"
+
+
+def pytest_configure(config) -> None:
+    global _results
+    target = os.environ.get(RESULTS_FILE_ENV)
+    if target and _results is None:
+        _results = open(target, "a", encoding="utf-8", buffering=1)
+
+
+def pytest_unconfigure(config) -> None:
+    global _results
+    if _results is not None:
+        _results.close()
+        _results = None
+
+
+def pytest_runtest_logstart(nodeid, location) -> None:
+    _emit({"event": "start", "nodeid": nodeid})
+
+
+def _message(report) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    if isinstance(report.longrepr, tuple):  # skips: (path, line, reason)
+        return str(report.longrepr[2])
+    text = str(report.longrepr or "").strip()
+    return text.splitlines()[-1] if text else ""
+
+
+def pytest_runtest_logreport(report) -> None:
+    entry = _pending.setdefault(report.nodeid, {
+        "event": "test", "nodeid": report.nodeid, "name": report.nodeid.split("::", 1)[-1],
+        "outcome": "passed", "message": "", "longrepr": "", "duration": 0.0,
+    })
+    entry["duration"] += report.duration
+    if report.skipped and entry["outcome"] == "passed":
+        entry["outcome"] = "skipped"
+        entry["message"] = _message(report).removeprefix("Skipped: ")
+    elif report.failed:
+        # A failure in setup or teardown is an error of the test's machinery;
+        # in the call it is the learner's (or the starter's) failure.
+        outcome = "failed" if report.when == "call" else "error"
+        if entry["outcome"] not in ("failed", "error"):
+            entry["outcome"] = outcome
+            entry["message"] = _message(report)
+            entry["longrepr"] = _clip(report.longreprtext)
+    if report.when == "teardown":
+        entry["stdout"] = _clip(report.capstdout)
+        entry["stderr"] = _clip(report.capstderr)
+        _emit(_pending.pop(report.nodeid))
+
+
+def pytest_collectreport(report) -> None:
+    if report.failed:
+        _emit({"event": "collect_error", "nodeid": report.nodeid or "(collection)",
+               "message": _message(report), "longrepr": _clip(report.longreprtext)})
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    _emit({"event": "finish", "exitstatus": int(exitstatus)})

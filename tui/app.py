@@ -1,0 +1,130 @@
+"""vlearn-tui: the Textual app. Screens are thin; everything real is in tui.core."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from textual.app import App
+from textual.binding import Binding
+
+from .commands import ContentCommands
+from .core.content import Catalog, load_catalog
+from .core.store import StoreError, open_store
+
+# kind -> (module, class) of the screen that opens it; see docs/contracts.md.
+SCREENS = {
+    "lesson": ("tui.screens.lesson", "LessonScreen"),
+    "daypage": ("tui.screens.lesson", "DayPageScreen"),
+    "lab": ("tui.screens.lab", "LabScreen"),
+    "labs": ("tui.screens.lab", "LabListScreen"),
+    "cards": ("tui.screens.review", "ReviewScreen"),
+    "stats": ("tui.screens.stats", "StatsScreen"),
+    "drill": ("tui.screens.drill", "DrillScreen"),
+    "interview": ("tui.screens.interview", "InterviewScreen"),
+    "rubric": ("tui.screens.rubric", "RubricScreen"),
+    "dashboard": ("tui.screens.dashboard", "DashboardScreen"),
+    "plan": ("tui.screens.plan", "PlanScreen"),
+    "help": ("tui.screens.help", "HelpScreen"),
+    "problems": ("tui.screens.problems", "ProblemsScreen"),
+}
+
+
+class VlearnApp(App):
+    TITLE = "vlearn"
+    SUB_TITLE = "vLLM 0.33.0 from the inside, in 28 days"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ContentCommands}
+    BINDINGS = [
+        Binding("t", "go('today')", "Today"),
+        Binding("p", "go('plan')", "Plan"),
+        Binding("l", "go('labs')", "Labs"),
+        Binding("r", "go('cards')", "Review"),
+        Binding("i", "go('interview')", "Interview", show=False),
+        Binding("g", "go('dashboard')", "Progress", show=False),
+        Binding("R", "go('rubric')", "Rubric", show=False),
+        Binding("s", "go('stats')", "Card stats", show=False),
+        Binding("exclamation_mark", "go('problems')", "Content problems", show=False),
+        Binding("question_mark", "go('help')", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, catalog: Catalog | None = None, db=None) -> None:
+        super().__init__()
+        self.catalog = catalog if catalog is not None else load_catalog()
+        self.db = db
+        self.store_error: str | None = None
+        if self.db is None:
+            try:
+                self.db = open_store()
+            except StoreError as exc:
+                self.store_error = str(exc)
+
+    def on_mount(self) -> None:
+        if self.store_error:
+            from .screens.problems import FatalScreen
+
+            self.push_screen(FatalScreen(self.store_error))
+            return
+        from .screens.today import TodayScreen
+
+        self.push_screen(TodayScreen())
+        errors = self.catalog.errors
+        if errors:
+            listing = "\n".join(str(p) for p in errors[:6])
+            more = f"\n… and {len(errors) - 6} more" if len(errors) > 6 else ""
+            self.notify(
+                f"{listing}{more}\nPress ! for the full list.",
+                title=f"{len(errors)} content problem{'s' if len(errors) != 1 else ''}",
+                severity="error",
+                timeout=20,
+            )
+
+    def screen_for(self, kind: str, *args):
+        module_name, class_name = SCREENS[kind]
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, class_name)(*args)
+        except (ImportError, AttributeError, KeyError):
+            return None
+
+    def open_item(self, kind: str, *args) -> bool:
+        """Open the screen for an item; a notice (not a crash) when it cannot."""
+        if self.store_error:
+            return False
+        screen = self.screen_for(kind, *args)
+        if screen is None:
+            self.notify(f"{kind} is not available in this version yet", severity="warning")
+            return False
+        self.push_screen(screen)
+        return True
+
+    def action_go(self, kind: str) -> None:
+        if kind == "today":
+            from .screens.today import TodayScreen
+
+            while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
+                self.pop_screen()
+            if isinstance(self.screen, TodayScreen):
+                self.screen.show_day(None)
+            return
+        if kind == "cards":
+            self.open_item("cards", [])
+            return
+        if kind == "interview":
+            self.open_item("interview", None)
+            return
+        if type(self.screen).__name__ == SCREENS[kind][1]:
+            return  # already there
+        self.open_item(kind)
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args and args[0] in ("-h", "--help"):
+        print("usage: vlearn-tui   (the app; `vlearn --help` lists the headless commands)")
+        return
+    VlearnApp().run()
+
+
+if __name__ == "__main__":
+    main()

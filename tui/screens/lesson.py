@@ -1,0 +1,164 @@
+"""Lesson and day-page reader: Markdown with a table of contents, links
+handled by vlearn (not by Textual's file-opening viewer), scroll kept."""
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Markdown, Static
+from textual.widgets.markdown import MarkdownTableOfContents
+
+from ..core.links import resolve_link
+from ..core.store import progress
+
+
+class DocumentScreen(Screen):
+    """A Markdown document from the content tree."""
+
+    BINDINGS = [
+        Binding("escape,b", "back", "Back"),
+        Binding("c", "toggle_toc", "Contents"),
+        Binding("j,down", "scroll(1)", "Down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", show=False),
+        Binding("space,pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home", "top", "Top", show=False),
+    ]
+
+    title_text = ""
+    body = ""
+    base: Path | None = None
+    scroll_key = ""  # settings key holding the remembered scroll offset
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self.title_text, id="doc-title", markup=False)
+        markdown = Markdown(self.body, open_links=False, id="doc")
+        with Horizontal(id="doc-area"):
+            yield MarkdownTableOfContents(markdown, id="toc")
+            with VerticalScroll(id="doc-scroll"):
+                yield markdown
+        yield Footer()
+
+    def on_mount(self) -> None:
+        offset = progress.get_setting(self.app.db, self.scroll_key) if self.scroll_key else None
+        if offset:
+            scroller = self.query_one("#doc-scroll", VerticalScroll)
+            self.call_after_refresh(scroller.scroll_to, y=float(offset), animate=False)
+        self.query_one("#doc-scroll").focus()
+
+    def on_markdown_table_of_contents_updated(self, message: Markdown.TableOfContentsUpdated) -> None:
+        self.query_one(MarkdownTableOfContents).table_of_contents = message.table_of_contents
+        message.stop()
+
+    def on_markdown_table_of_contents_selected(self, message: Markdown.TableOfContentsSelected) -> None:
+        block = self.query_one(f"#{message.block_id}")
+        self.query_one("#doc-scroll", VerticalScroll).scroll_to_widget(block, top=True)
+        message.stop()
+
+    def on_markdown_link_clicked(self, message: Markdown.LinkClicked) -> None:
+        message.stop()
+        self.follow(message.href)
+
+    def follow(self, href: str) -> None:
+        target = resolve_link(self.app.catalog, href, self.base)
+        if target.kind == "anchor":
+            self.query_one("#doc", Markdown).goto_anchor(target.anchor)
+        elif target.kind == "external":
+            # Never treat a web link as a file; hand it to the browser if there is one.
+            opened = False
+            try:
+                opened = webbrowser.open(target.url)
+            except Exception:
+                opened = False
+            self.notify(target.url, title="Opened in browser" if opened else "Web link (no browser here)")
+        elif target.kind == "item":
+            if target.scheme == "day":
+                from .today import TodayScreen
+
+                self.app.action_go("today")
+                if isinstance(self.app.screen, TodayScreen):
+                    self.app.screen.show_day(int(target.ident))
+            elif target.scheme in ("deck", "card"):
+                self.app.open_item("cards", [target.ident])
+            elif target.scheme == "question":
+                self.app.open_item("drill", target.ident)
+            elif target.scheme in ("lab", "project"):
+                self.app.open_item("lab", target.ident)
+            elif target.scheme == "lesson":
+                self.app.open_item("lesson", target.ident)
+            else:
+                self.notify(f"{target.scheme} '{target.ident}' has no screen yet", severity="warning")
+        else:
+            self.notify(target.reason, severity="warning")
+
+    def _remember_scroll(self) -> None:
+        if self.scroll_key:
+            offset = self.query_one("#doc-scroll", VerticalScroll).scroll_y
+            progress.set_setting(self.app.db, self.scroll_key, f"{offset:.0f}")
+
+    def on_screen_suspend(self) -> None:
+        self._remember_scroll()
+
+    def action_back(self) -> None:
+        self._remember_scroll()
+        self.app.pop_screen()
+
+    def action_toggle_toc(self) -> None:
+        toc = self.query_one("#toc")
+        toc.display = not toc.display
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#doc-scroll", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_page(self, pages: int) -> None:
+        scroller = self.query_one("#doc-scroll", VerticalScroll)
+        if pages > 0:
+            scroller.scroll_page_down(animate=False)
+        else:
+            scroller.scroll_page_up(animate=False)
+
+    def action_top(self) -> None:
+        self.query_one("#doc-scroll", VerticalScroll).scroll_home(animate=False)
+
+
+class LessonScreen(DocumentScreen):
+    def __init__(self, lesson_id: str) -> None:
+        super().__init__()
+        self.lesson = self.app.catalog.lessons[lesson_id]
+
+    def compose(self) -> ComposeResult:
+        lesson = self.lesson
+        kind = "Walkthrough" if lesson.kind == "walkthrough" else "Lesson"
+        self.title_text = f"{kind}: {lesson.title}  ·  {lesson.minutes} min  ·  {lesson.id}"
+        refs = "".join(f"- `{ref}`\n" for ref in lesson.vllm_refs)
+        objectives = "".join(f"- {o}\n" for o in lesson.objectives)
+        header = f"**Objectives**\n\n{objectives}\n"
+        if refs:
+            header += f"**vLLM 0.33.0 files**\n\n{refs}\n"
+        self.body = header + "---\n\n" + lesson.body
+        self.base = lesson.path.parent
+        self.scroll_key = f"scroll:lesson:{lesson.id}"
+        yield from super().compose()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        progress.mark_lesson_read(self.app.db, self.lesson.id)
+
+
+class DayPageScreen(DocumentScreen):
+    def __init__(self, day: int) -> None:
+        super().__init__()
+        self.day = day
+
+    def compose(self) -> ComposeResult:
+        page = self.app.catalog.day_pages[self.day]
+        self.title_text = f"Day {self.day}: the plan for the day"
+        self.body = page.body
+        self.base = page.path.parent
+        self.scroll_key = f"scroll:day:{self.day}"
+        yield from super().compose()
