@@ -102,12 +102,12 @@ class Source:
             self.error(0, f"cannot read file: {exc}")
             return None
 
-    def _yaml(self, text: str, line_offset: int = 0) -> Any:
+    def _yaml(self, text: str) -> Any:
         try:
             return parse_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = (mark.line + 1 if mark else 0) + line_offset
+            line = mark.line + 1 if mark else 0
             problem = getattr(exc, "problem", None) or str(exc)
             self.error(line, f"YAML error: {problem}")
             return None
@@ -140,7 +140,8 @@ class Source:
         else:
             self.error(1, "front matter is not closed by a second '---' line")
             return None, text, 1
-        meta = self._yaml("".join(lines[1:end]), line_offset=1)
+        # A leading newline keeps YAML's line numbers equal to the file's.
+        meta = self._yaml("\n" + "".join(lines[1:end]))
         body = "".join(lines[end + 1 :])
         if meta is None:
             return None, body, end + 2
@@ -236,17 +237,18 @@ def load_items(
     build: Callable[[Fields], Any],
     registry: dict,
     what: str,
+    key: str = "id",
 ) -> None:
     """Build each mapping in `items`; skip broken ones; refuse duplicate ids."""
     for raw in items:
         if not isinstance(raw, LineDict):
             source.error(getattr(items, "line", 0), f"each {what} must be a mapping")
             continue
-        fields = Fields(source, raw, f"{what} {raw.get('id', '?')}")
+        fields = Fields(source, raw, f"{what} {raw.get(key, '?')}")
         item = build(fields)
         if item is None or fields.failed:
             continue
-        add_unique(registry, item, source, raw.line_of("id"), what)
+        add_unique(registry, item, source, raw.line_of(key), what)
 
 
 def add_unique(registry: dict, item: Any, source: Source, line: int, what: str) -> bool:

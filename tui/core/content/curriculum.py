@@ -194,7 +194,7 @@ def _load_plan(ctx: LoadContext) -> None:
             day.id = day.day  # type: ignore[attr-defined]
         return day
 
-    load_items(src, days, build, registry, "day")
+    load_items(src, days, build, registry, "day", key="day")
     ctx.catalog.days.update(dict(sorted(registry.items())))
 
 

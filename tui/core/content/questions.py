@@ -200,7 +200,7 @@ def _build_pool(f: Fields) -> Pool:
     questions = f.str_list("questions", [])
     if questions and (category or components):
         f.error("questions", "a pool lists question ids or selects by category/components, not both")
-    if not (questions or category or components) and not f.failed:
+    if not (questions or category or components or "category" in f.data or "components" in f.data):
         f.error(None, "a pool needs 'category', 'components' or 'questions'")
     _unknown_keys(f, POOL_KEYS)
     return Pool(weight=weight, category=category, components=components, questions=questions, line=f.line())

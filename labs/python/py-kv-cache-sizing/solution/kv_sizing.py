@@ -2,7 +2,6 @@
 
 Reference solution. See README.md for the derivation.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass

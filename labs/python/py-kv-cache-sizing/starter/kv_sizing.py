@@ -3,7 +3,6 @@
 Implement every function marked TODO. README.md has the formulas, a worked
 example with numbers, and the rules for what counts as invalid (ValueError).
 """
-from __future__ import annotations
 
 import math  # noqa: F401  (you will want math.ceil)
 from dataclasses import dataclass

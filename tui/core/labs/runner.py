@@ -1,0 +1,382 @@
+"""Run a lab's tests against a directory and return structured results.
+
+The tests run in a separate process group (warm worker, or a cold
+`python -m pytest` when that is not possible) with the lab's time limit. The
+results come from the JSON lines our pytest plugin writes
+(`tui.core.labs.testing`), never from terminal text. Projects run stage by
+stage and stop at the first stage that does not pass.
+
+Every run can be recorded in progress.db (`lab_runs`); a lab's state (not
+started / in progress / passed) is derived from those rows.
+"""
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import worker as _worker
+from .testing import LAB_DIR_ENV, PERF_FILE_ENV, RESULTS_FILE_ENV
+
+STATUSES = ("passed", "failed", "error", "timeout", "crashed")
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    name: str
+    outcome: str  # passed | failed | error | skipped
+    message: str = ""  # one line: the assertion message, the skip reason ...
+    longrepr: str = ""  # the traceback with pytest's assertion detail
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+    stage: str | None = None
+
+
+@dataclass
+class RunResult:
+    lab_id: str
+    kind: str  # lab | project
+    dir_kind: str  # workspace | solution | starter
+    target: Path
+    status: str = "passed"
+    tests: list[TestResult] = field(default_factory=list)
+    perf: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what went wrong, in words
+    output: str = ""  # the session's own output (head and tail when long)
+    duration: float = 0.0
+    started_at: str = ""
+    stage: str | None = None  # projects: the stage that failed, or the last one run
+    stages: list[tuple[str, str]] = field(default_factory=list)  # (stage id, status)
+    warm: bool = False
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for t in self.tests if t.outcome == outcome)
+
+    @property
+    def passed(self) -> int:
+        return self.count("passed")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def errors(self) -> int:
+        return self.count("error")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    def summary(self) -> str:
+        parts = [f"{n} {word}" for n, word in ((self.passed, "passed"), (self.failed, "failed"),
+                                               (self.errors, "errors"), (self.skipped, "skipped")) if n]
+        text = f"{self.status.upper()}: " + (", ".join(parts) or "no tests ran") + f" in {self.duration:.2f} s"
+        if self.kind == "project" and self.stage and not self.ok:
+            text += f" (stopped at stage '{self.stage}')"
+        return text
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def runs_dir() -> Path:
+    """Scratch space for runs (pytest's cwd, hypothesis' example database)."""
+    from ..paths import vlearn_home
+
+    path = vlearn_home() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pytest_args(tests_dir: Path) -> list[str]:
+    args = [
+        str(tests_dir), "-p", "tui.core.labs.testing", "-p", "no:cacheprovider",
+        "-c", os.devnull, "--rootdir", str(tests_dir),  # ignore any project config around the lab
+        "-q", "--no-header", "--tb=short", "--capture=tee-sys", "-W", "ignore::DeprecationWarning",
+    ]
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("_hypothesis_pytestplugin"):
+            args += ["-p", "_hypothesis_pytestplugin"]
+    except (ImportError, ValueError):
+        pass
+    return args
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass  # a line cut short by a kill
+    return out
+
+
+def _describe_signal(number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    words = signal.strsignal(number) or ""
+    return f"{name} ({words.lower()})" if words else name
+
+
+class LabRunner:
+    """Runs labs and projects. One per app; closes its warm worker on exit."""
+
+    def __init__(self, db=None, warm: bool = True):
+        self.db = db
+        self.worker = _worker.WarmWorker() if warm and _worker.WarmWorker.supported() else None
+        self.fallbacks = 0  # cold runs because the worker was unusable
+
+    def warm_up(self) -> None:
+        """Start the worker now so the first save does not pay for it."""
+        if self.worker is not None:
+            self.worker.start()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+    # -------------------------------------------------------------- running
+
+    def run(self, item, target: str | Path = "workspace", *, record: bool = True) -> RunResult:
+        """Run `item` (a Lab or Project) against the workspace, solution/,
+        starter/ or a given directory (recorded as a workspace run)."""
+        from .workspace import ensure_workspace
+
+        if isinstance(target, Path):
+            dir_kind, directory = "workspace", target
+        elif target == "workspace":
+            dir_kind, directory = "workspace", ensure_workspace(item)
+        elif target in ("solution", "starter"):
+            dir_kind, directory = target, item.path / target
+        else:
+            raise ValueError(f"unknown target {target!r}")
+        result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=_now())
+        for stage_id, tests_dir in item.test_runs():
+            one = self._run_once(item, tests_dir, Path(directory), stage_id)
+            result.tests += one.tests
+            result.perf += one.perf
+            result.notes += one.notes
+            result.output += one.output
+            result.duration += one.duration
+            result.warm = one.warm
+            result.status, result.stage = one.status, stage_id
+            if stage_id is not None:
+                result.stages.append((stage_id, one.status))
+            if not one.ok:
+                if stage_id is not None:
+                    stage = item.stage(stage_id)
+                    number = [s.id for s in item.stages].index(stage_id) + 1
+                    result.notes.insert(0, f"stage {number} '{stage.title}' did not pass ({one.status}); later stages were not run")
+                break
+        if record and self.db is not None:
+            record_run(self.db, result)
+        return result
+
+    def _execute(self, request: dict) -> dict:
+        if self.worker is not None:
+            try:
+                return self.worker.run(request)
+            except _worker.WorkerError:
+                self.fallbacks += 1  # the next run starts a fresh worker
+        return _worker.run_cold(request)
+
+    def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None) -> RunResult:
+        scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir()))
+        results_file, perf_file = scratch / "results.jsonl", scratch / "perf.jsonl"
+        request = {
+            "args": pytest_args(tests_dir),
+            "cwd": str(runs_dir()),
+            "timeout": float(item.timeout_s),
+            "env": {
+                LAB_DIR_ENV: str(directory),
+                PERF_FILE_ENV: str(perf_file),
+                RESULTS_FILE_ENV: str(results_file),
+                "PYTHONDONTWRITEBYTECODE": "1",  # never write into content or the workspace
+                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins a lab needs
+            },
+        }
+        try:
+            ex = self._execute(request)
+            events = _read_jsonl(results_file)
+            perf = _read_jsonl(perf_file)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return interpret(item, stage_id, directory, ex, events, perf)
+
+
+def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], perf: list[dict]) -> RunResult:
+    """Turn the supervisor's verdict and the plugin's events into a RunResult."""
+    result = RunResult(item.id, item.kind, "", directory, duration=ex["duration"], output=ex["output"],
+                       perf=perf, warm=ex.get("warm", False))
+    started, finished, exitstatus, collect_errors = [], set(), None, []
+    for event in events:
+        kind = event.get("event")
+        if kind == "start":
+            started.append(event["nodeid"])
+        elif kind == "test":
+            finished.add(event["nodeid"])
+            fields = {k: event.get(k, "") for k in ("nodeid", "name", "outcome", "message", "longrepr", "stdout", "stderr")}
+            result.tests.append(TestResult(**fields, duration=float(event.get("duration", 0.0)), stage=stage_id))
+        elif kind == "collect_error":
+            collect_errors.append(event)
+        elif kind == "finish":
+            exitstatus = event.get("exitstatus")
+    running = next((n for n in reversed(started) if n not in finished), None)
+    where = f" while {running.split('::', 1)[-1]} was running" if running else ""
+    rc, sig = ex.get("rc"), ex.get("signal")
+    notes = result.notes
+    if ex["flooded"]:
+        result.status = "error"
+        notes.append(f"the tests printed more than {_worker.OUTPUT_CAP // 1_000_000} MB of output{where}; "
+                     "the run was stopped and its process group killed")
+    elif ex["timed_out"]:
+        result.status = "timeout"
+        notes.append(f"stopped after {item.timeout_s:g} s{where}: an infinite loop or a hang? "
+                     "The run's whole process group was killed")
+    elif sig:
+        result.status = "crashed"
+        notes.append(f"the test process crashed with {_describe_signal(sig)}{where}")
+    elif exitstatus is None and rc not in (0, 1, 5):
+        result.status = "crashed"
+        notes.append(f"the test process exited with code {rc} before pytest finished{where}")
+    elif collect_errors:
+        result.status = "error"
+        for err in collect_errors:
+            notes.append(f"could not load {err['nodeid']}: {err.get('message', '')}")
+            result.tests.append(TestResult(err["nodeid"], err["nodeid"], "error", err.get("message", ""),
+                                           err.get("longrepr", ""), stage=stage_id))
+    elif rc == 0:
+        result.status = "passed"
+    elif rc == 1:
+        result.status = "failed"
+    elif rc == 5:
+        result.status = "error"
+        notes.append(f"no tests were found in {tests_dir_name(item, stage_id)}")
+    else:
+        result.status = "error"
+        notes.append(f"pytest stopped with exit code {rc}")
+    if running and result.status in ("timeout", "crashed", "error") and running not in finished:
+        name = running.split("::", 1)[-1]
+        result.tests.append(TestResult(running, name, "error", notes[-1] if notes else result.status, stage=stage_id))
+    if ex.get("orphans"):
+        pids = ", ".join(str(p) for p in ex["orphans"] if p > 0) or "unknown"
+        notes.append(f"the tests left {len(ex['orphans'])} process(es) running (pid {pids}); "
+                     "they were killed with the lab's process group")
+    return result
+
+
+def tests_dir_name(item, stage_id) -> str:
+    for sid, path in item.test_runs():
+        if sid == stage_id:
+            try:
+                return str(path.relative_to(item.path.parent.parent.parent))
+            except ValueError:
+                return str(path)
+    return "tests/"
+
+
+# ------------------------------------------------------------------ one runner per process
+
+_shared: LabRunner | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_runner() -> LabRunner:
+    """The process-wide runner (one warm worker), closed at exit. It does not
+    record runs itself: callers record on their own thread with record_run."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = LabRunner(db=None)
+            atexit.register(_shared.close)
+        return _shared
+
+
+# ------------------------------------------------------------------ the store
+
+
+def record_run(db, result: RunResult) -> None:
+    """Store one run; a passing workspace run is study activity (streak)."""
+    from ..store.progress import log_activity
+
+    with db.atomic():
+        db["lab_runs"].insert({
+            "lab_id": result.lab_id,
+            "started_at": result.started_at or _now(),
+            "duration_s": round(result.duration, 4),
+            "passed": result.passed,
+            "failed": result.failed,
+            "errors": result.errors,
+            "skipped": result.skipped,
+            "status": result.status,
+            "dir_kind": result.dir_kind,
+            "stage": result.stage,
+            "note": "; ".join(result.notes)[:500],
+        })
+    if result.ok and result.dir_kind == "workspace":
+        log_activity(db, "lab", result.lab_id)
+
+
+@dataclass
+class LabState:
+    lab_id: str
+    state: str  # not started | in progress | passed
+    runs: int = 0
+    first_pass_at: str | None = None
+    last_status: str | None = None
+    last_run_at: str | None = None
+
+
+def lab_state(db, lab_id: str) -> LabState:
+    """Derived from the learner's own (workspace) runs only."""
+    row = db.execute(
+        "select count(*), min(case when status = 'passed' then started_at end), max(started_at) "
+        "from lab_runs where lab_id = ? and dir_kind = 'workspace'", [lab_id]
+    ).fetchone()
+    runs, first_pass, last_at = row
+    last = db.execute(
+        "select status from lab_runs where lab_id = ? and dir_kind = 'workspace' order by id desc limit 1", [lab_id]
+    ).fetchone()
+    state = "passed" if first_pass else ("in progress" if runs else "not started")
+    return LabState(lab_id, state, runs, first_pass, last[0] if last else None, last_at)
+
+
+def lab_states(db, ids) -> dict[str, LabState]:
+    return {i: lab_state(db, i) for i in ids}
+
+
+def track_progress(db, catalog) -> dict[str, tuple[int, int]]:
+    """track -> (passed, total); projects count under 'projects'."""
+    from ..content.labs import all_labs
+
+    passed = {r[0] for r in db.execute(
+        "select distinct lab_id from lab_runs where status = 'passed' and dir_kind = 'workspace'")}
+    out: dict[str, list[int]] = {}
+    for item in all_labs(catalog):
+        key = "projects" if item.kind == "project" else item.track
+        entry = out.setdefault(key, [0, 0])
+        entry[1] += 1
+        entry[0] += item.id in passed
+    return {k: (v[0], v[1]) for k, v in out.items()}

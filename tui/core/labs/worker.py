@@ -1,0 +1,378 @@
+"""Run one pytest session in its own process group, under a time and output limit.
+
+Two ways to start that session, one supervisor for both:
+
+- warm: a long-lived worker (`python -m tui.core.labs.worker`) imports pytest
+  and torch once, then forks a fresh child per check, so a save costs a fork
+  and a test session, not a Python + torch start-up (~1.7 s here). The worker
+  never touches CUDA, so forking it is safe. Requests and replies are JSON
+  lines over its stdin/stdout.
+- cold: `python -m pytest` as a subprocess, used when fork is unavailable or
+  the worker died (it is restarted for the next run).
+
+Either way the child leads a new process group; a timeout, an output flood
+or a process left behind is dealt with by SIGKILL to the whole group.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+OUTPUT_CAP = 1_000_000  # bytes of stray output before the run is stopped
+KEEP = 16_000  # bytes kept from the start and from the end of the output
+PRELOAD = ("pytest", "torch", "numpy", "hypothesis", "_hypothesis_pytestplugin", "tui.core.labs.testing")
+
+
+# ------------------------------------------------------------------ supervision
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in process group `pgid`."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no procfs: ask the kernel whether anyone is left
+        try:
+            os.killpg(pgid, 0)
+            return [-1]
+        except OSError:
+            return []
+    found = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            found.append(int(name))
+    return found
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _confirm_dead(pgid: int, limit_s: float = 3.0) -> None:
+    """SIGKILL is asynchronous; wait (bounded) until the group is really gone."""
+    end = time.monotonic() + limit_s
+    while group_members(pgid) and time.monotonic() < end:
+        kill_group(pgid)
+        time.sleep(0.002)
+
+
+def supervise(pid: int, out_fd: int, limit_s: float, poll, wait, cap: int = OUTPUT_CAP) -> dict:
+    """Watch child `pid` (leader of its own group) until it exits, its time is
+    up or its output passes `cap`. `poll()` returns None while it runs, else
+    its exit code (negative: killed by that signal); `wait()` blocks for it."""
+    start = time.monotonic()
+    deadline = start + limit_s
+    head, tail, total = bytearray(), bytearray(), 0
+    timed_out = flooded = False
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    rc, out_open = None, True
+    try:
+        while True:
+            rc = poll()
+            if rc is not None:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            fds = ([out_fd] if out_open else []) + ([pidfd] if pidfd is not None else [])
+            ready, _, _ = select.select(fds, [], [], remaining if pidfd is not None else min(remaining, 0.01))
+            if out_open and out_fd in ready:
+                chunk = os.read(out_fd, 65536)
+                if not chunk:
+                    out_open = False
+                    continue
+                total += len(chunk)
+                if len(head) < KEEP:
+                    head += chunk[: KEEP - len(head)]
+                tail = (tail + chunk)[-KEEP:]
+                if total > cap:
+                    flooded = True
+                    break
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    if rc is None:
+        kill_group(pid)
+        rc = wait()
+    # Anything still in the group was left behind by the tests: kill it too.
+    orphans = group_members(pid)
+    if orphans:
+        kill_group(pid)
+        _confirm_dead(pid)
+    if not flooded:  # collect what is still in the pipe, never blocking
+        os.set_blocking(out_fd, False)
+        try:
+            while total <= cap and (chunk := os.read(out_fd, 65536)):
+                total += len(chunk)
+                if len(head) < KEEP:
+                    head += chunk[: KEEP - len(head)]
+                tail = (tail + chunk)[-KEEP:]
+        except (BlockingIOError, OSError):
+            pass
+    if total <= len(head):
+        text = head.decode("utf-8", "replace")
+    elif total <= 2 * KEEP:
+        text = (head + tail[-(total - len(head)) :]).decode("utf-8", "replace")
+    else:
+        cut = total - len(head) - len(tail)
+        text = head.decode("utf-8", "replace") + f"\n[... {cut} bytes of output cut ...]\n" + tail.decode("utf-8", "replace")
+    return {
+        "rc": rc if rc >= 0 else None,
+        "signal": -rc if rc < 0 and not (timed_out or flooded) else None,
+        "timed_out": timed_out,
+        "flooded": flooded,
+        "output_bytes": total,
+        "output": text,
+        "orphans": [p for p in orphans if p > 0] or ([-1] if orphans else []),
+        "duration": time.monotonic() - start,
+        "warm": False,
+    }
+
+
+def _fork_poll(pid: int):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return None if done == 0 else os.waitstatus_to_exitcode(status)
+
+
+def _fork_wait(pid: int) -> int:
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+# ------------------------------------------------------------------ cold path
+
+
+def run_cold(request: dict) -> dict:
+    """Run `python -m pytest ARGS` as a fresh process group."""
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *request["args"]],
+            stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
+            cwd=request["cwd"], env={**os.environ, **request["env"]}, process_group=0,
+        )
+    finally:
+        os.close(write_end)
+    try:
+        return supervise(proc.pid, read_end, request["timeout"], proc.poll, proc.wait)
+    finally:
+        os.close(read_end)
+
+
+# ------------------------------------------------------------------ the warm worker process
+
+
+def _child(request: dict, out_w: int, keep_closed: list[int]) -> None:
+    """In the forked child: become a group leader, point stdio at the pipe, run pytest."""
+    os.setpgid(0, 0)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    for fd in [devnull, out_w, *keep_closed]:
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.update(request["env"])
+    sys.dont_write_bytecode = True
+    import pytest
+
+    try:
+        code = int(pytest.main(list(request["args"])))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 3
+    except BaseException:  # noqa: BLE001 - report anything, then leave
+        import traceback
+
+        traceback.print_exc()
+        code = 3
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _serve_one(request: dict, reply) -> dict:
+    out_r, out_w = os.pipe()
+    reply.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            _child(request, out_w, [out_r, reply.fileno()])
+        finally:
+            os._exit(70)
+    os.close(out_w)
+    try:
+        os.setpgid(pid, pid)  # also here, so the group exists before anyone signals it
+    except OSError:
+        pass
+    reply.write(json.dumps({"event": "started", "pid": pid}) + "\n")
+    reply.flush()
+    try:
+        result = supervise(pid, out_r, request["timeout"], lambda: _fork_poll(pid), lambda: _fork_wait(pid))
+    finally:
+        os.close(out_r)
+    result["warm"] = True
+    return result
+
+
+def _preload() -> list[str]:
+    import importlib
+
+    loaded = []
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except Exception:  # noqa: BLE001 - a missing extra only costs speed
+            pass
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:  # pytest imports these on every Config
+        importlib.import_module(f"_pytest.{name}")
+    return loaded
+
+
+def main() -> None:
+    # Replies go out on a private copy of stdout; fd 1 itself is pointed at
+    # stderr so a stray print can never corrupt the protocol.
+    reply = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loaded = _preload()
+    reply.write(json.dumps({"event": "ready", "pid": os.getpid(), "preloaded": loaded}) + "\n")
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            result = _serve_one(request, reply)
+        except Exception as exc:  # noqa: BLE001 - the caller falls back to a cold run
+            result = {"event": "failed", "error": repr(exc)}
+        reply.write(json.dumps({"event": "result", **result}) + "\n")
+
+
+# ------------------------------------------------------------------ the client
+
+
+class WorkerError(Exception):
+    pass
+
+
+class WarmWorker:
+    """The caller's handle on the warm worker. Thread-safe: one run at a time."""
+
+    READY_LIMIT_S = 120.0  # importing torch on a cold disk can be slow
+    GRACE_S = 15.0  # beyond the run's own limit, before we give up on the worker
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+        self._buf = b""
+        self._ready = False
+        self.restarts = 0
+
+    @staticmethod
+    def supported() -> bool:
+        return hasattr(os, "fork") and sys.platform != "win32"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        """Start the worker (returns at once; it warms up in the background)."""
+        if self.alive():
+            return
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.core.labs.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # keep terminal signals (Ctrl-C) away from it
+        )
+        self._buf, self._ready = b"", False
+
+    def _readline(self, deadline: float) -> dict:
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerError("the warm worker did not answer in time")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise WorkerError("the warm worker exited")
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def wait_ready(self, limit_s: float | None = None) -> None:
+        if not self._ready:
+            message = self._readline(time.monotonic() + (limit_s or self.READY_LIMIT_S))
+            if message.get("event") != "ready":
+                raise WorkerError(f"unexpected message from the worker: {message}")
+            self._ready = True
+
+    def run(self, request: dict) -> dict:
+        """Run one request in a forked child. Raises WorkerError when the worker
+        is unusable; it is then stopped, and the next call starts a new one."""
+        with self.lock:
+            child = None
+            try:
+                self.start()
+                self.wait_ready()
+                self.proc.stdin.write((json.dumps(request) + "\n").encode())
+                self.proc.stdin.flush()
+                deadline = time.monotonic() + request["timeout"] + self.GRACE_S
+                started = self._readline(deadline)
+                child = started.get("pid")
+                result = self._readline(deadline)
+                if result.get("event") != "result":
+                    raise WorkerError(result.get("error", "the worker could not run the tests"))
+                return result
+            except (OSError, ValueError, WorkerError) as exc:
+                if child:
+                    kill_group(child)
+                self._stop()
+                self.restarts += 1
+                raise WorkerError(str(exc)) from exc
+
+    def _stop(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self.proc, self._ready, self._buf = None, False, b""
+
+    def close(self) -> None:
+        with self.lock:
+            self._stop()
+
+
+if __name__ == "__main__":
+    main()

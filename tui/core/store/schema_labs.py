@@ -1,0 +1,28 @@
+"""Lab runs: one row per test run of a lab or project (workspace, solution or starter)."""
+from sqlite_utils import Migrations
+
+migrations = Migrations("vlearn.labs")
+
+
+@migrations()
+def m001_lab_runs(db):
+    # A lab's state (not started / in progress / passed, first pass time) is
+    # derived from these rows, so nothing else can disagree with them.
+    db["lab_runs"].create(
+        {
+            "id": int,
+            "lab_id": str,
+            "started_at": str,
+            "duration_s": float,
+            "passed": int,
+            "failed": int,
+            "errors": int,
+            "skipped": int,
+            "status": str,  # passed | failed | error | timeout | crashed
+            "dir_kind": str,  # workspace | solution | starter
+            "stage": str,  # projects: the failing (or last) stage
+            "note": str,
+        },
+        pk="id",
+    )
+    db["lab_runs"].create_index(["lab_id", "dir_kind"])
