@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 
 from .commands import ContentCommands
-from .core.content import Catalog, load_catalog
+from .core.content import Catalog, load_catalog_cached
 from .core.store import StoreError, open_store
 
 # kind -> (module, class) of the screen that opens it; see docs/contracts.md.
@@ -32,7 +33,7 @@ SCREENS = {
 class VlearnApp(App):
     TITLE = "vlearn"
     SUB_TITLE = "vLLM 0.33.0 from the inside, in 28 days"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ContentCommands}
     BINDINGS = [
         Binding("t", "go('today')", "Today"),
@@ -50,7 +51,7 @@ class VlearnApp(App):
 
     def __init__(self, catalog: Catalog | None = None, db=None) -> None:
         super().__init__()
-        self.catalog = catalog if catalog is not None else load_catalog()
+        self.catalog = catalog if catalog is not None else load_catalog_cached()
         self.db = db
         self.store_error: str | None = None
         if self.db is None:

@@ -470,7 +470,7 @@ class Session:
         last, kind = self.graded.pop(), self._kinds.pop()
         undo(self.db, last.review_id)
         self.learning = [(d, c) for d, c in self.learning if c != last.card_id]
-        if self.current is not None:
+        if self.current is not None and self.current != last.card_id:
             if self.current_kind == "learn":
                 self.learning.append((load_card(self.db, self.current).card.due, self.current))
                 self.learning.sort()

@@ -98,3 +98,66 @@ def load_catalog(root: Path | None = None) -> Catalog:
             except Exception as exc:
                 ctx.problems.append(Problem(module.__name__, 0, f"check crashed: {exc!r}"))
     return catalog
+
+
+# ------------------------------------------------------------------ cache
+# Parsing every YAML and Markdown file costs more than the app's whole start-up
+# budget once the content grows, so the app keeps the last validated Catalog in
+# VLEARN_HOME/cache, keyed by the name, size and mtime of every content file
+# and of the loader code. Any edit changes the key and the content is re-read.
+
+CONTENT_DIRS = ("curriculum", "labs", "kernels", "flashcards", "data")
+
+
+def _fingerprint(root: Path) -> str:
+    import hashlib
+    import os
+    import sys
+
+    digest = hashlib.sha1(sys.version.encode())
+    here = Path(__file__).parent
+    for base in [root / d for d in CONTENT_DIRS] + [here, here.parent / "paths.py"]:
+        if base.is_file():
+            st = base.stat()
+            digest.update(f"{base}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+            for name in sorted(filenames):
+                st = os.stat(os.path.join(dirpath, name))
+                digest.update(f"{dirpath}/{name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    from ..paths import vllm_paths_file
+
+    listing = vllm_paths_file()
+    if listing:
+        digest.update(f"{listing}|{listing.stat().st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def load_catalog_cached(root: Path | None = None) -> Catalog:
+    """`load_catalog`, reusing the last result when no content file changed."""
+    import hashlib
+    import pickle
+
+    from ..paths import content_root, vlearn_home
+
+    root = Path(root) if root else content_root()
+    cache = vlearn_home() / "cache" / f"catalog-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}.pickle"
+    key = _fingerprint(root)
+    try:
+        with cache.open("rb") as fh:
+            stored_key, catalog = pickle.load(fh)
+        if stored_key == key:
+            return catalog
+    except Exception:
+        pass  # missing, stale or unreadable cache: rebuild it
+    catalog = load_catalog(root)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump((key, catalog), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)
+    except Exception:
+        pass  # a cache we cannot write only costs time
+    return catalog

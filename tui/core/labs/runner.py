@@ -103,11 +103,13 @@ def runs_dir() -> Path:
     return path
 
 
-def pytest_args(tests_dir: Path) -> list[str]:
+def pytest_args(tests_dir: Path, lab_folder: Path) -> list[str]:
     args = [
         str(tests_dir), "-p", "tui.core.labs.testing", "-p", "no:cacheprovider",
-        "-c", os.devnull, "--rootdir", str(tests_dir),  # ignore any project config around the lab
-        "-q", "--no-header", "--tb=short", "--capture=tee-sys", "-W", "ignore::DeprecationWarning",
+        # Ignore any config or conftest around the lab: only its own folder counts.
+        "-c", os.devnull, "--rootdir", str(lab_folder), "--confcutdir", str(lab_folder),
+        "-q", "--no-header", "--tb=short", "--capture=tee-sys", "-rN",
+        "-W", "ignore::DeprecationWarning", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
     try:
         import importlib.util
@@ -203,10 +205,11 @@ class LabRunner:
         return _worker.run_cold(request)
 
     def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None) -> RunResult:
+        tests_dir, directory = tests_dir.resolve(), directory.resolve()
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir()))
         results_file, perf_file = scratch / "results.jsonl", scratch / "perf.jsonl"
         request = {
-            "args": pytest_args(tests_dir),
+            "args": pytest_args(tests_dir, item.path.resolve()),
             "cwd": str(runs_dir()),
             "timeout": float(item.timeout_s),
             "env": {
@@ -258,6 +261,10 @@ def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], per
     elif sig:
         result.status = "crashed"
         notes.append(f"the test process crashed with {_describe_signal(sig)}{where}")
+    elif exitstatus is None and rc in (2, 3, 4):
+        result.status = "error"
+        last = ex["output"].strip().splitlines()[-1:] or [""]
+        notes.append(f"pytest could not run the tests (exit code {rc}): {last[0]}")
     elif exitstatus is None and rc not in (0, 1, 5):
         result.status = "crashed"
         notes.append(f"the test process exited with code {rc} before pytest finished{where}")

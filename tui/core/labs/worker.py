@@ -259,6 +259,12 @@ def main() -> None:
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     loaded = _preload()
+    # Move everything imported so far out of the collector's sight: pytest runs
+    # gc.collect() several times per session, and torch's heap made each one slow.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     reply.write(json.dumps({"event": "ready", "pid": os.getpid(), "preloaded": loaded}) + "\n")
     for line in sys.stdin:
         if not line.strip():

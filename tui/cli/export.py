@@ -1,0 +1,62 @@
+"""vlearn export anki FILE.apkg | vlearn export progress --format json|csv [--out FILE]"""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="export flashcards to Anki, or your progress as JSON/CSV")
+    what = p.add_subparsers(dest="export_what", metavar="WHAT", required=True)
+    a = what.add_parser("anki", help="write the decks as an Anki package (.apkg)")
+    a.add_argument("file", metavar="FILE.apkg")
+    a.add_argument("--deck", action="append", default=[], metavar="D", help="only this deck (repeatable)")
+    a.set_defaults(func=run_anki)
+    g = what.add_parser("progress", help="your progress as JSON or CSV")
+    g.add_argument("--format", choices=("json", "csv"), default="json")
+    g.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    g.set_defaults(func=run_progress)
+
+
+def run_anki(args) -> int:
+    from ..core.anki import export_apkg
+    from ..core.content import load_catalog
+
+    catalog = load_catalog()
+    unknown = [d for d in args.deck if d not in catalog.decks]
+    if unknown:
+        print(f"error: unknown deck {', '.join(map(repr, unknown))}", file=sys.stderr)
+        return 2
+    if not catalog.cards:
+        print("error: there are no cards to export", file=sys.stderr)
+        return 1
+    notes = export_apkg(catalog, args.file, args.deck or None)
+    decks = len(args.deck or catalog.decks)
+    print(f"wrote {args.file}: {notes} notes in {decks} decks (re-importing updates them in place)")
+    return 0
+
+
+def run_progress(args) -> int:
+    try:
+        from ..core.progress_export import export_progress
+    except ImportError as exc:
+        if getattr(exc, "name", "") != "tui.core.progress_export":
+            raise
+        print("error: progress export is not available in this version yet "
+              "(tui.core.progress_export is missing)", file=sys.stderr)
+        return 2
+    from ..core.content import load_catalog
+    from ..core.store import StoreError, open_store
+
+    try:
+        db = open_store()
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    text = export_progress(db, load_catalog(), args.format)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0

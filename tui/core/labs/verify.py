@@ -1,0 +1,110 @@
+"""`vlearn verify`: every lab's solution passes and its starter fails.
+
+Projects: every stage passes on solution/, and the starter fails stage 1.
+GPU labs on a machine without a GPU: their tests compile the kernel and skip
+the GPU runs, so "solution passes (skips allowed) and starter compiles" is
+accepted as a compile-only check, and said so.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Verdict:
+    lab_id: str
+    ok: bool
+    words: str
+    compile_only: bool = False
+    results: list = field(default_factory=list)  # the RunResults (solution, starter)
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.lab_id:<28} {self.words}"
+
+
+def gpu_available() -> bool:
+    """Whether an NVIDIA GPU is visible, without initialising CUDA here."""
+    if not shutil.which("nvidia-smi"):
+        return False
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def _first_problem(result) -> str:
+    if result.notes:
+        return result.notes[0]
+    bad = next((t for t in result.tests if t.outcome in ("failed", "error")), None)
+    if bad is None:
+        return result.status
+    return f"{bad.name}: {(bad.message.splitlines() or [''])[0][:120]}"
+
+
+def verify_item(item, runner, has_gpu: bool) -> Verdict:
+    solution = runner.run(item, "solution")
+    starter = runner.run(item, "starter")
+    results = [solution, starter]
+    if not solution.ok:
+        where = f" at stage '{solution.stage}'" if item.kind == "project" else ""
+        return Verdict(item.id, False, f"solution does not pass{where}: {_first_problem(solution)}", results=results)
+    if item.kind == "project":
+        first = item.stages[0].id
+        if starter.ok:
+            return Verdict(item.id, False, "starter passes every stage: it must fail stage 1", results=results)
+        if starter.stage != first:
+            return Verdict(item.id, False, f"starter passes stage 1 and fails only at '{starter.stage}'", results=results)
+        return Verdict(item.id, True, f"{len(item.stages)} stages pass on solution ({solution.passed} tests); "
+                       f"starter fails stage 1 ({_first_problem(starter)})", results=results)
+    counts = f"{solution.passed} passed" + (f", {solution.skipped} skipped" if solution.skipped else "")
+    if not starter.ok:
+        return Verdict(item.id, True, f"solution {counts}; starter fails ({_first_problem(starter)})", results=results)
+    if item.gpu != "none" and not has_gpu and solution.skipped:
+        return Verdict(item.id, True, f"compile-only (no GPU here): solution {counts}; starter compiles; "
+                       "GPU runs skipped", compile_only=True, results=results)
+    return Verdict(item.id, False, "starter passes every test: it must fail", results=results)
+
+
+def select(catalog, ids=None, track: str | None = None) -> tuple[list, list[str]]:
+    """The items to verify, and the ids that name nothing."""
+    from ..content.labs import all_labs, find
+
+    if ids:
+        items, unknown = [], []
+        for ident in ids:
+            item = find(catalog, ident)
+            (items.append(item) if item else unknown.append(ident))
+    else:
+        items, unknown = all_labs(catalog), []
+    if track:
+        # A project belongs to its track too (the KV-cache project is python).
+        items = [i for i in items if i.track == track or (track == "projects" and i.kind == "project")]
+    return items, unknown
+
+
+def verify(catalog, ids=None, track=None, runner=None, out: Callable[[str], None] = print) -> list[Verdict]:
+    """Verify the chosen labs, printing one line each and the final count."""
+    from .runner import LabRunner
+
+    own = runner is None
+    runner = runner or LabRunner()
+    items, unknown = select(catalog, ids, track)
+    has_gpu = gpu_available()
+    verdicts = [Verdict(i, False, "no such lab or project") for i in unknown]
+    for line in (v.line() for v in verdicts):
+        out(line)
+    try:
+        for item in items:
+            verdict = verify_item(item, runner, has_gpu)
+            verdicts.append(verdict)
+            out(verdict.line())
+    finally:
+        if own:
+            runner.close()
+    passed = sum(v.ok for v in verdicts)
+    out(f"{passed} passed, {len(verdicts) - passed} failed")
+    return verdicts
