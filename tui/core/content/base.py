@@ -107,10 +107,13 @@ class Source:
         try:
             return parse_yaml(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            # Where the broken construct (an unclosed bracket or quote) began is
+            # more useful than where the parser gave up, so prefer the context.
+            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
             problem = getattr(exc, "problem", None) or str(exc)
-            self.error(line, f"YAML error: {problem}")
+            context = getattr(exc, "context", None)
+            self.error(line, f"YAML error: {context + ': ' if context else ''}{problem}")
             return None
 
     def read_yaml(self) -> Any:
