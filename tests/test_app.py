@@ -34,7 +34,7 @@ async def test_today_opens_on_day_one_with_its_checklist(vlearn_home):
         assert [e.key for e in items] == [
             "lesson:t-intro", "lesson:t-paging", "lab:t-lab-missing", "cards:t-deck", "drill:t-question",
         ]
-        assert [e.available for e in items] == [True, True, False, False, False]
+        assert [e.available for e in items] == [True, True, False, False, True]
         assert "on schedule" in str(app.screen.query_one("#standing").render())
 
 
@@ -228,3 +228,23 @@ def test_sigkill_right_after_a_tick_keeps_it(vlearn_home):
         proc.kill()
     db = open_store(vlearn_home / "progress.db")
     assert progress.done_items(db, 1) == {"lesson:t-intro"}
+
+
+STARTUP_IMPORTS = """
+import sys
+from tui.app import VlearnApp
+class Probe(VlearnApp):
+    def on_mount(self):
+        super().on_mount()
+        def report():
+            heavy = sorted(n for n in ("torch", "cupy", "triton", "numpy", "pandas") if n in sys.modules)
+            print(type(self.screen).__name__, heavy, flush=True)
+            self.exit()
+        self.call_after_refresh(report)
+Probe().run(headless=True)
+"""
+
+
+def test_start_up_path_imports_no_torch(vlearn_home):
+    out = subprocess.run([sys.executable, "-c", STARTUP_IMPORTS], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.stdout.strip() == "TodayScreen []", out.stderr[-2000:]

@@ -10,6 +10,8 @@
 // for (m, s), then a second pass that re-reads the row (mostly from L2) and writes.
 #include <cuda_fp16.h>
 
+#define NEG_INF __int_as_float(0xff800000)  // -inf without <math.h> (NVRTC has none)
+
 #define MAX_VEC 4  // 16-byte vectors each thread caches in registers on the fast path
 
 __device__ __forceinline__ float to_float(float v) { return v; }
@@ -41,7 +43,7 @@ __device__ __forceinline__ void store16(__half* p, const float (&f)[8]) {
 // Merge (m2, s2) into (m, s): both sums end up relative to the larger max.
 __device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
     const float mx = fmaxf(m, m2);
-    if (mx == -INFINITY) return;  // both empty
+    if (mx == NEG_INF) return;  // both empty
     s = s * exp2f(m - mx) + s2 * exp2f(m2 - mx);
     m = mx;
 }
@@ -55,7 +57,7 @@ __device__ void block_merge(float& m, float& s) {
     if (lane == 0) { wm[warp] = m; ws[warp] = s; }
     __syncthreads();
     if (warp == 0) {
-        m = lane < nwarps ? wm[lane] : -INFINITY;
+        m = lane < nwarps ? wm[lane] : NEG_INF;
         s = lane < nwarps ? ws[lane] : 0.0f;
         #pragma unroll
         for (int o = 16; o > 0; o >>= 1) merge(m, s, __shfl_xor_sync(0xffffffffu, m, o), __shfl_xor_sync(0xffffffffu, s, o));
@@ -71,7 +73,7 @@ __device__ void softmax_row(const T* __restrict__ x, T* __restrict__ y, int cols
     const float L2E = 1.4426950408889634f;  // exp(x) = exp2(x * log2 e): exp2 is one MUFU op
     if (cols % V == 0 && cols <= (int)blockDim.x * V * MAX_VEC) {
         float v[MAX_VEC][V];
-        float m = -INFINITY, s = 0.0f;
+        float m = NEG_INF, s = 0.0f;
         #pragma unroll
         for (int j = 0; j < MAX_VEC; ++j) {  // all loads first: MAX_VEC x 16 bytes in flight
             const int c = (threadIdx.x + j * blockDim.x) * V;
@@ -108,7 +110,7 @@ __device__ void softmax_row(const T* __restrict__ x, T* __restrict__ y, int cols
         return;
     }
     // General path: any length, any alignment.
-    float m = -INFINITY, s = 0.0f;
+    float m = NEG_INF, s = 0.0f;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         const float xv = to_float(x[c]) * L2E;
         if (xv > m) { s = s * exp2f(m - xv) + 1.0f; m = xv; }

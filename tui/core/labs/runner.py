@@ -30,6 +30,7 @@ STATUSES = ("passed", "failed", "error", "timeout", "crashed")
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
     nodeid: str
     name: str
     outcome: str  # passed | failed | error | skipped
@@ -83,7 +84,7 @@ class RunResult:
 
     def summary(self) -> str:
         parts = [f"{n} {word}" for n, word in ((self.passed, "passed"), (self.failed, "failed"),
-                                               (self.errors, "errors"), (self.skipped, "skipped")) if n]
+                                               (self.errors, "error" if self.errors == 1 else "errors"), (self.skipped, "skipped")) if n]
         text = f"{self.status.upper()}: " + (", ".join(parts) or "no tests ran") + f" in {self.duration:.2f} s"
         if self.kind == "project" and self.stage and not self.ok:
             text += f" (stopped at stage '{self.stage}')"

@@ -37,11 +37,9 @@ def gpu_available() -> bool:
 
 
 def _first_problem(result) -> str:
-    if result.notes:
-        return result.notes[0]
     bad = next((t for t in result.tests if t.outcome in ("failed", "error")), None)
-    if bad is None:
-        return result.status
+    if result.status != "failed" or bad is None:
+        return result.notes[-1] if result.notes else result.status
     return f"{bad.name}: {(bad.message.splitlines() or [''])[0][:120]}"
 
 

@@ -341,6 +341,12 @@ class WarmWorker:
         """Run one request in a forked child. Raises WorkerError when the worker
         is unusable; it is then stopped, and the next call starts a new one."""
         with self.lock:
+            if self.proc is not None and not self.alive():
+                # Dead: this run goes cold; a new worker warms up meanwhile.
+                self._stop()
+                self.restarts += 1
+                self.start()
+                raise WorkerError("the warm worker had died; a new one is starting")
             child = None
             try:
                 self.start()

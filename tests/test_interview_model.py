@@ -1,0 +1,188 @@
+"""The model-driven interviewer against a real chat-completions server on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tui.core.interview import InterviewSession, ModelDriver, ScriptedDriver
+from tui.core.llm import ChatClient, LLMError, ModelConfig
+
+KEY = "sk-test-9f8e7d6c5b4a-never-store-me"
+
+
+class Canned:
+    """What the fake server says next: a list of (mode, payload) consumed in order."""
+
+    def __init__(self):
+        self.replies: list[tuple[str, str]] = []
+        self.requests: list[dict] = []
+        self.release = threading.Event()
+
+
+def make_handler(canned: Canned):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep pytest output clean
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            canned.requests.append({"auth": self.headers.get("Authorization"), "body": body, "path": self.path})
+            mode, payload = canned.replies.pop(0) if canned.replies else ("text", "NEXT")
+            if mode == "401":
+                self.send_response(401)
+                self.end_headers()
+                self.wfile.write(b'{"error": "invalid api key"}')
+                return
+            if mode == "slow":
+                canned.release.wait(10)  # longer than the client's timeout
+                return
+            if mode == "garbage":
+                self._send(b"this is not json", "application/json")
+                return
+            if body.get("stream"):
+                chunks = [payload[i : i + 7] for i in range(0, len(payload), 7)]
+                data = b"".join(
+                    b"data: " + json.dumps({"choices": [{"delta": {"content": c}}]}).encode() + b"\n\n" for c in chunks
+                ) + b"data: [DONE]\n\n"
+                self._send(data, "text/event-stream")
+            else:
+                reply = {"choices": [{"message": {"role": "assistant", "content": payload}}]}
+                self._send(json.dumps(reply).encode(), "application/json")
+
+        def _send(self, data: bytes, kind: str):
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@pytest.fixture
+def server():
+    canned = Canned()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(canned))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    canned.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    yield canned
+    canned.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def client(server, monkeypatch):
+    monkeypatch.setenv("VLEARN_TEST_KEY", KEY)
+    return ChatClient(ModelConfig(base_url=server.url, model="tiny", api_key_env="VLEARN_TEST_KEY", timeout_s=1.0))
+
+
+def test_complete_sends_the_key_and_returns_the_text(server, client):
+    server.replies = [("text", "hello")]
+    assert client.complete([{"role": "user", "content": "hi"}]) == "hello"
+    [request] = server.requests
+    assert request["auth"] == f"Bearer {KEY}" and request["path"] == "/v1/chat/completions"
+    assert request["body"]["model"] == "tiny" and request["body"]["stream"] is False
+
+
+def test_streaming_delivers_pieces_as_they_arrive(server, client):
+    server.replies = [("text", "Walk me through the KV cache.")]
+    pieces = []
+    text = client.stream([{"role": "user", "content": "ask"}], pieces.append)
+    assert text == "Walk me through the KV cache." and len(pieces) > 1
+    assert server.requests[0]["body"]["stream"] is True
+
+
+def test_errors_are_classified_and_never_show_the_key(server, client):
+    server.replies = [("401", ""), ("garbage", ""), ("slow", "")]
+    kinds = []
+    for _ in range(3):
+        with pytest.raises(LLMError) as info:
+            client.complete([{"role": "user", "content": "x"}])
+        kinds.append(info.value.kind)
+        assert KEY not in str(info.value)
+    assert kinds == ["auth", "malformed", "timeout"]
+
+
+@pytest.fixture
+def catalog():
+    from pathlib import Path
+
+    from tui.core.content import load_catalog
+
+    return load_catalog(Path(__file__).parent / "fixtures" / "content")
+
+
+@pytest.fixture
+def interviewer(catalog):
+    return catalog.interviewers["t-iv"]
+
+
+def test_model_interview_asks_follows_up_and_grades_with_validated_json(db, catalog, interviewer, client, server):
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(3), count=1)
+    session.start()
+    q = session.questions[0]
+    question_count = len(q.rubric)
+    grade = {"points": [{"index": i, "met": i % 2 == 0, "why": "x"} for i in range(question_count)], "feedback": "Solid on coalescing."}
+    server.replies = [("text", "Tell me how you would write it."), ("text", "Why float4 and not float2?"),
+                      ("text", "NEXT"), ("text", json.dumps(grade))]
+    assert session.next_question() == "Tell me how you would write it."
+    assert session.answer("Use vectorised loads.") == "Why float4 and not float2?"
+    assert session.answer("Sixteen-byte transactions per thread.") is None
+    grades = session.auto_grade()
+    assert grades[q.id].graded_by == "model"
+    assert grades[q.id].ticks == list(range(0, question_count, 2))
+    summary = session.finish()
+    assert summary["questions"] == 1 and summary["notices"] == []
+    roles = [t["role"] for t in session.transcript()]
+    assert roles == ["interviewer", "interviewer", "candidate", "interviewer", "candidate"]
+
+
+@pytest.mark.parametrize("failure,kind", [("garbage", "malformed"), ("401", "auth"), ("slow", "timeout")])
+def test_model_failure_is_announced_and_the_interview_carries_on_scripted(db, catalog, interviewer, client, server, failure, kind):
+    server.replies = [(failure, "")]
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(5), count=2)
+    session.start()
+    text = session.next_question()
+    assert text == session.current.prompt  # the scripted interviewer asked it
+    assert isinstance(session.driver, ScriptedDriver)
+    [notice] = session.notices
+    assert f"({kind}:" in notice
+    assert any(t["role"] == "notice" for t in session.transcript())
+    session.answer("An answer.")
+    assert session.next_question() is not None  # the session goes on
+
+
+def test_off_schema_grade_falls_back_to_self_grading(db, catalog, interviewer, client, server):
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(1), count=1)
+    session.start()
+    server.replies = [("text", "Question?"), ("text", "NEXT"), ("text", '{"points": [{"index": 99, "met": true}], "feedback": ""}')]
+    session.next_question()
+    session.answer("Answer.")
+    assert session.auto_grade() == {}
+    assert "schema" in session.notices[0]
+    grade = session.self_grade(session.questions[0].id, [0, 1])
+    assert grade.graded_by == "self" and session.grades[grade.question_id] is grade
+
+
+def test_the_key_is_never_written_to_the_database_or_home(db, catalog, interviewer, client, server, vlearn_home):
+    from tui.core import llm
+
+    llm.save_config(db, client.config)
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(2), count=1)
+    session.start()
+    server.replies = [("text", "Q?"), ("401", "")]
+    session.next_question()
+    session.answer("my answer mentions nothing secret")
+    session.finish()
+    db.execute("PRAGMA wal_checkpoint(FULL)")
+    assert server.requests[0]["auth"] == f"Bearer {KEY}"
+    for path in vlearn_home.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert llm.config_from_settings(db).api_key_env == "VLEARN_TEST_KEY"

@@ -1,0 +1,176 @@
+"""A small client for any OpenAI-compatible chat-completions endpoint
+(a local `vllm serve`, or a hosted API).
+
+Only the standard library: no SDK to install, and the whole protocol we need
+is one POST. The API key is read from the environment variable the learner
+names, at request time, and never stored, logged or put in an error message.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+
+class LLMError(Exception):
+    """The model could not be used for this turn; `kind` says why in one word."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind  # timeout | auth | http | network | malformed | refusal | schema
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    base_url: str  # e.g. http://127.0.0.1:8000/v1
+    model: str
+    api_key_env: str = ""  # NAME of the variable holding the key; "" for none
+    timeout_s: float = 30.0
+    temperature: float = 0.3
+
+    def api_key(self) -> str:
+        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+
+
+SETTINGS = ("llm.base_url", "llm.model", "llm.api_key_env", "llm.timeout_s")
+
+
+def config_from_settings(db) -> ModelConfig | None:
+    """The learner's model settings from progress.db (never the key itself)."""
+    from .store import progress
+
+    base = progress.get_setting(db, "llm.base_url")
+    model = progress.get_setting(db, "llm.model")
+    if not base or not model:
+        return None
+    return ModelConfig(
+        base_url=base,
+        model=model,
+        api_key_env=progress.get_setting(db, "llm.api_key_env", "") or "",
+        timeout_s=float(progress.get_setting(db, "llm.timeout_s", "30") or 30),
+    )
+
+
+def save_config(db, config: ModelConfig) -> None:
+    from .store import progress
+
+    progress.set_setting(db, "llm.base_url", config.base_url)
+    progress.set_setting(db, "llm.model", config.model)
+    progress.set_setting(db, "llm.api_key_env", config.api_key_env)
+    progress.set_setting(db, "llm.timeout_s", str(config.timeout_s))
+
+
+class ChatClient:
+    def __init__(self, config: ModelConfig):
+        self.config = config
+
+    def _scrub(self, text: str) -> str:
+        key = self.config.api_key()
+        return text.replace(key, "***") if key else text
+
+    def _request(self, messages: list[dict], stream: bool, extra: dict | None = None):
+        body = {"model": self.config.model, "messages": messages, "stream": stream,
+                "temperature": self.config.temperature} | (extra or {})
+        request = urllib.request.Request(
+            self.config.base_url.rstrip("/") + "/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"},
+            method="POST",
+        )
+        key = self.config.api_key()
+        if key:
+            request.add_header("Authorization", f"Bearer {key}")
+        try:
+            return urllib.request.urlopen(request, timeout=self.config.timeout_s)
+        except urllib.error.HTTPError as exc:
+            detail = self._scrub(exc.read(500).decode("utf-8", "replace"))
+            kind = "auth" if exc.code in (401, 403) else "http"
+            raise LLMError(kind, f"the model server answered HTTP {exc.code}: {detail[:200]}") from None
+        except (socket.timeout, TimeoutError):
+            raise LLMError("timeout", f"no answer from the model within {self.config.timeout_s:g} s") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (socket.timeout, TimeoutError)):
+                raise LLMError("timeout", f"no answer from the model within {self.config.timeout_s:g} s") from None
+            raise LLMError("network", f"cannot reach {self.config.base_url}: {self._scrub(str(exc.reason))}") from None
+
+    def complete(self, messages: list[dict], extra: dict | None = None) -> str:
+        """One whole reply."""
+        try:
+            with self._request(messages, stream=False, extra=extra) as response:
+                payload = json.loads(response.read().decode("utf-8"))
+            return _message_text(payload)
+        except (socket.timeout, TimeoutError):
+            raise LLMError("timeout", f"the model stopped answering within {self.config.timeout_s:g} s") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise LLMError("malformed", "the model server's reply was not JSON") from None
+
+    def stream(self, messages: list[dict], on_text: Callable[[str], None] | None = None) -> str:
+        """A streamed reply: `on_text` gets each piece as it arrives; returns the whole."""
+        parts = []
+        try:
+            with self._request(messages, stream=True) as response:
+                for piece in _sse_pieces(response):
+                    parts.append(piece)
+                    if on_text:
+                        on_text(piece)
+        except (socket.timeout, TimeoutError):
+            raise LLMError("timeout", f"the model stopped streaming within {self.config.timeout_s:g} s") from None
+        if not parts:
+            raise LLMError("malformed", "the streamed reply held no text")
+        return "".join(parts)
+
+
+def _message_text(payload: dict) -> str:
+    try:
+        choice = payload["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError):
+        raise LLMError("malformed", "the reply has no choices[0].message") from None
+    if message.get("refusal"):
+        raise LLMError("refusal", f"the model refused: {str(message['refusal'])[:200]}")
+    content = message.get("content")
+    if not isinstance(content, str):
+        raise LLMError("malformed", "the reply's message has no text content")
+    return content
+
+
+def _sse_pieces(response) -> Iterator[str]:
+    for raw in response:
+        line = raw.decode("utf-8", "replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+            delta = event["choices"][0].get("delta") or {}
+        except (json.JSONDecodeError, KeyError, IndexError, TypeError):
+            raise LLMError("malformed", "a streamed chunk was not valid JSON") from None
+        if delta.get("refusal"):
+            raise LLMError("refusal", f"the model refused: {str(delta['refusal'])[:200]}")
+        text = delta.get("content")
+        if text:
+            yield text
+
+
+def parse_json_reply(text: str) -> dict:
+    """The JSON object in a model's reply (tolerating a ```json fence around it)."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+        body = body.rsplit("```", 1)[0]
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end < start:
+        raise LLMError("malformed", "the model's reply held no JSON object")
+    try:
+        value = json.loads(body[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise LLMError("malformed", f"the model's JSON did not parse: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise LLMError("schema", "the model's JSON is not an object")
+    return value
