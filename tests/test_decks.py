@@ -38,7 +38,7 @@ def test_yaml_error_reported_at_its_line_and_other_decks_load(tmp_path):
     catalog = load_catalog(root)
     errors = [p for p in catalog.errors if p.path == "flashcards/broken.yaml"]
     assert len(errors) == 1
-    assert errors[0].line == 6 and "YAML error" in errors[0].message
+    assert errors[0].line == 5 and "YAML error" in errors[0].message
     assert set(catalog.decks) == {"alpha", "beta", "gamma"}
     assert len(catalog.cards) == 7
 

@@ -1,0 +1,160 @@
+"""A timed whiteboard drill: countdown, hints at time marks, an autosaved
+scratchpad, then the model answer beside yours and the rubric to tick."""
+from __future__ import annotations
+
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Markdown, SelectionList, Static, TextArea
+
+from ..core import drills
+
+
+def clock_text(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class DrillScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+h", "hint", "Hint"),
+        Binding("ctrl+s", "submit", "Submit / save grade"),
+        Binding("ctrl+r", "run_lab", "Run against lab"),
+        Binding("escape", "leave", "Leave (answer kept)"),
+    ]
+
+    def __init__(self, question_id: str | None = None, clock=time.monotonic) -> None:
+        super().__init__()
+        catalog, db = self.app.catalog, self.app.db
+        running = [r for r in drills.unfinished(db) if question_id in (None, r["question_id"])]
+        running = [r for r in running if r["question_id"] in catalog.questions]
+        if running:  # a drill left by a crash or a kill: pick up where it was
+            self.drill = drills.Drill.resume(db, catalog, running[0]["id"], clock=clock)
+            self.resumed = True
+        else:
+            question = catalog.questions[question_id] if question_id else drills.choose_question(catalog, db)
+            self.drill = drills.Drill(db, question, clock=clock).start()
+            self.resumed = False
+        self.question = self.drill.question
+        self.last_saved_text = self.drill.answer
+        self.last_save_at = self.drill.elapsed()
+        self.reviewing = False
+
+    def compose(self) -> ComposeResult:
+        q = self.question
+        yield Header()
+        yield Static(id="drill-clock")
+        with Vertical(id="drill-work"):
+            with VerticalScroll(id="drill-prompt"):
+                yield Markdown(f"## {q.title}\n\n{q.prompt}")
+                yield Static(id="drill-hints")
+            yield TextArea(self.drill.answer, id="scratch", soft_wrap=True, show_line_numbers=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.resumed:
+            self.notify("Resumed your unfinished drill with its autosaved answer.")
+        self.query_one("#scratch", TextArea).focus()
+        self.tick()
+        self.set_interval(1.0, self.tick)
+
+    # -- the clock ----------------------------------------------------------
+    def tick(self) -> None:
+        """Called every second (and by tests with their own clock)."""
+        if self.reviewing:
+            return
+        drill = self.drill
+        if drill.elapsed() - self.last_save_at >= drills.AUTOSAVE_EVERY_S:
+            self.autosave()
+        if drill.timed_out:
+            self.notify("Time is up.", severity="warning")
+            self.finish()
+            return
+        unlocked = len(drill.unlocked_hints())
+        total = len(self.question.hints)
+        next_mark = next((drill.hint_mark(i) for i in range(total) if drill.elapsed() < drill.hint_mark(i)), None)
+        later = f" · next hint unlocks at {clock_text(next_mark)}" if next_mark is not None else ""
+        self.query_one("#drill-clock", Static).update(
+            f"[b]{clock_text(drill.remaining())}[/b] left of {clock_text(drill.limit_s)} · "
+            f"hints {len(drill.taken_hints())} taken, {unlocked}/{total} unlocked{later}"
+            + (f" · lab {self.question.lab} (ctrl+r runs your answer)" if self.question.lab else "")
+        )
+
+    def autosave(self) -> None:
+        text = self.query_one("#scratch", TextArea).text
+        if text != self.last_saved_text:
+            self.drill.autosave(text)
+            self.last_saved_text = text
+        self.last_save_at = self.drill.elapsed()
+
+    # -- actions ------------------------------------------------------------
+    def action_hint(self) -> None:
+        if self.reviewing:
+            return
+        index = self.drill.next_hint()
+        if index is None:
+            self.notify("No more hints.")
+            return
+        early = self.drill.elapsed() < self.drill.hint_mark(index)
+        self.drill.take_hint(index)
+        shown = "\n".join(f"[b]Hint {i + 1}[/b]: {self.question.hints[i]}" for i in self.drill.taken_hints())
+        self.query_one("#drill-hints", Static).update(shown)
+        if early:
+            self.notify("Taken before its time mark: recorded as an early hint.")
+
+    def action_submit(self) -> None:
+        if self.reviewing:
+            self.save_grade()
+        else:
+            self.finish()
+
+    def finish(self) -> None:
+        self.drill.finish(self.query_one("#scratch", TextArea).text)
+        self.reviewing = True
+        self.show_review()
+
+    def show_review(self) -> None:
+        q, drill = self.question, self.drill
+        work_area = self.query_one("#drill-work")
+        work_area.remove_children()
+        how = "time ran out" if drill.status == "timed_out" else "submitted"
+        self.query_one("#drill-clock", Static).update(
+            f"[b]{how}[/b] after {clock_text(min(drill.elapsed(), drill.limit_s))} · tick the rubric points your answer covers, then ctrl+s"
+        )
+        side = Horizontal(
+            VerticalScroll(Markdown(f"### Your answer\n\n```\n{drill.answer}\n```"), id="drill-yours"),
+            VerticalScroll(Markdown(f"### Model answer\n\n{q.model_answer}"), id="drill-model"),
+            id="drill-compare",
+        )
+        rubric = SelectionList[int](*[(point, i) for i, point in enumerate(q.rubric)], id="drill-rubric")
+        work_area.mount(side, rubric)
+        rubric.focus()
+
+    def save_grade(self) -> None:
+        ticks = list(self.query_one("#drill-rubric", SelectionList).selected)
+        score = self.drill.grade(ticks)
+        self.notify(f"Scored {score:.0%} ({len(ticks)}/{len(self.question.rubric)} rubric points).")
+        self.app.pop_screen()
+
+    def action_run_lab(self) -> None:
+        if not self.question.lab or self.question.lab not in self.app.catalog.labs:
+            self.notify("This question has no lab to run against.", severity="warning")
+            return
+        self.autosave()
+        self.run_lab(self.drill.answer)
+
+    @work(thread=True, exclusive=True)
+    def run_lab(self, answer: str) -> None:
+        result = drills.run_answer_against_lab(self.app.catalog, self.question, answer)
+        self.app.call_from_thread(self.notify, f"{self.question.lab}: {result.summary()}",
+                                  severity="information" if result.ok else "warning", timeout=10)
+
+    def action_leave(self) -> None:
+        if not self.reviewing:
+            self.autosave()
+            self.notify("Your answer is saved; open the drill again to carry on.")
+        self.app.pop_screen()
