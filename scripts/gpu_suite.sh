@@ -34,7 +34,7 @@ for lab in labs/cuda/*/ labs/triton/*/; do
 done
 
 echo "== 3. vlearn bench kernels --json"
-$PYTHON -m tui.cli bench kernels --json > "$RESULTS/kernels.json" || fail=1
+$PYTHON -m tui.cli.bench kernels --json > "$RESULTS/kernels.json" || fail=1
 $PYTHON -c "import json,sys; from tui.core.bench import format_table; print(format_table(json.load(open(sys.argv[1]))))" \
   "$RESULTS/kernels.json" | tee "$RESULTS/kernels.txt"
 exit $fail

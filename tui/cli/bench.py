@@ -52,3 +52,12 @@ def _workspace_kernel(lab_id: str):
                 return None, f"{candidate} does not exist: open the lab first to create your workspace copy"
             return candidate, path.parent.name
     return None, f"no kernel unit is taught by lab {lab_id!r}"
+
+
+if __name__ == "__main__":  # `python -m tui.cli.bench kernels --json`: no other CLI module imported
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="vlearn")
+    register(parser.add_subparsers())
+    ns = parser.parse_args(["bench", *sys.argv[1:]])
+    sys.exit(ns.func(ns))

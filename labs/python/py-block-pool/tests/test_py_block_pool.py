@@ -1,6 +1,6 @@
 """Tests for py-block-pool: the queue, the pool, copy-on-write, and a state machine."""
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -249,5 +249,6 @@ def test_state_machine_invariants(bp):
             database=None,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture],
+            phases=[Phase.explicit, Phase.generate],  # no shrinking: fail fast inside the time limit
         ),
     )

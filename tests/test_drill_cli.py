@@ -1,0 +1,45 @@
+"""`vlearn drill` and `vlearn interview --scripted` in a plain terminal, through real pipes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tui.core.store import open_store
+
+FIXTURE = Path(__file__).parent / "fixtures" / "content"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def vlearn(home: Path, stdin: str, *args: str) -> subprocess.CompletedProcess:
+    env = os.environ | {"VLEARN_HOME": str(home), "VLEARN_CONTENT": str(FIXTURE)}
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], input=stdin, capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=60)
+
+
+def test_drill_records_answer_hints_and_rubric(vlearn_home):
+    out = vlearn(vlearn_home, "two tensors\n:hint\n8 kv heads\n.\ny\nn\ny\ny\n", "drill", "--question", "t-question")
+    assert out.returncode == 0, out.stderr
+    assert "[hint 1 (early)] Two tensors per layer" in out.stdout and "Score: 75%" in out.stdout
+    [row] = open_store(vlearn_home / "progress.db")["drills"].rows
+    assert row["answer"] == "two tensors\n8 kv heads" and row["status"] == "graded"
+    assert json.loads(row["rubric_ticks"]) == [0, 2, 3] and json.loads(row["hints_used"])[0]["early"] is True
+
+
+def test_drill_with_unknown_question_says_so(vlearn_home):
+    out = vlearn(vlearn_home, "", "drill", "--question", "nope")
+    assert out.returncode == 2 and "no question 'nope'" in out.stderr
+
+
+def test_scripted_interview_in_the_terminal(vlearn_home):
+    answers = "\n".join(["answer one", ".", "follow-up answer", ".", "another", ".", "more", "."] * 2) + "\n"
+    grades = "y\ny\nn\nn\n" * 2
+    out = vlearn(vlearn_home, answers + grades, "interview", "--interviewer", "t-iv", "--scripted")
+    assert out.returncode == 0, out.stderr
+    assert "Let's start." in out.stdout and "Summary:" in out.stdout
+    db = open_store(vlearn_home / "progress.db")
+    [iv] = db["interviews"].rows
+    assert iv["status"] == "finished" and iv["driver"] == "scripted"
+    assert db["interview_grades"].count == 2
