@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def synthetic_catalog(root: Path, n_cards: int):
@@ -42,7 +42,7 @@ def synthetic_catalog(root: Path, n_cards: int):
             deck.cards.append(card.id)
         catalog.decks[deck.id] = deck
     decks = list(catalog.decks)
-    for n in range(0, 29):  # every deck is unlocked by some day 0..14
+    for n in range(29):  # every deck is unlocked by some day 0..14
         cards = decks[n::15] if n <= 14 else []
         catalog.days[n] = Day(n, n // 7 + 1, f"Day {n}", "m01", [], [f"l{n}"], [], cards, None, 1.0, "", 0)
     return catalog

@@ -40,7 +40,7 @@ def test_unknown_ids_are_warnings_not_errors(content):
     catalog = load_catalog(content)
     warnings = problems(catalog, "warning")
     assert any("lab 't-lab-missing' is not written yet" in w for w in warnings)
-    assert any("drill question 't-question'" in w for w in warnings)
+    assert any("drill question 't-missing-drill'" in w for w in warnings)
     assert all(w.startswith("curriculum/plan.yaml:") for w in warnings)
 
 

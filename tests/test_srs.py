@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fsrs import Card, Rating, Scheduler, State
+from fsrs import Card, Rating, Scheduler
 
 from tui.core import srs
 from tui.core.content import load_catalog
@@ -14,7 +14,7 @@ from tui.core.plan import standing
 from tui.core.store import open_store, progress
 
 FIXTURE = Path(__file__).parent / "fixtures" / "decks"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Noon UTC is the same calendar date in every time zone from UTC-11 to UTC+11,
 # so the day-granular checks below hold wherever the tests run.
 T0 = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

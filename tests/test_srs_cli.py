@@ -152,3 +152,30 @@ def test_export_progress_needs_its_module(vlearn_home):
         assert out.returncode == 2 and "progress export is not available" in out.stderr
     else:
         assert out.returncode == 0, out.stderr
+
+
+def test_review_on_a_terminal_reads_single_keys(vlearn_home):
+    """On a real tty (a pty here) keys act without Enter: space reveals, 3 grades,
+    q quits; keys typed ahead of the prompt are kept, not flushed."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(VLEARN + ["review"], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env(vlearn_home))
+    os.close(slave)
+    watchdog = threading.Timer(60, proc.kill)  # a broken key reader must fail the test, not hang it
+    watchdog.start()
+    try:
+        os.write(master, b"3 3q")  # the first 3 is ignored: the answer is not shown yet
+        out, err = proc.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "graded alpha-1: Good, next in 10m" in out
+    assert "Session: 1 card in" in out
+    assert reviews(vlearn_home) == [("alpha-1", 3)]

@@ -8,6 +8,7 @@ Every grade is committed before `graded ...` is printed.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -51,38 +52,42 @@ def _open():
 
 
 class _Keys:
-    """One command at a time: single keys on a terminal, lines from a pipe."""
+    """One command at a time: single keys on a terminal, lines from a pipe.
+
+    On a terminal, cbreak mode is entered once for the whole session with
+    TCSANOW (not per key, and never TCSAFLUSH): keys typed ahead are kept."""
 
     def __init__(self, stream):
         self.stream = stream
         self.tty = stream.isatty()
+        self._saved = None
+
+    def __enter__(self) -> _Keys:
+        if self.tty:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(self.stream.fileno())
+            tty.setcbreak(self.stream.fileno(), termios.TCSANOW)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self.stream.fileno(), termios.TCSANOW, self._saved)
 
     def read(self) -> str | None:
         if not self.tty:
             line = self.stream.readline()
             return None if line == "" else (line.strip()[:1] or " ")
-        import termios
-        import tty
-
-        fd = self.stream.fileno()
-        old = termios.tcgetattr(fd)
-        try:
-            tty.setcbreak(fd)
-            ch = self.stream.read(1)
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+        ch = os.read(self.stream.fileno(), 1).decode("utf-8", "replace")  # unbuffered: one key
         if ch in ("", "\x04"):
             return None
         return " " if ch in ("\n", "\r") else ch
 
 
 def run(args) -> int:
-    from rich.console import Console
-    from rich.markdown import Markdown
-    from rich.rule import Rule
-
-    from ..core import srs
-
     if args.optimize:
         return run_optimize(args)
     catalog, db = _open()
@@ -94,8 +99,18 @@ def run(args) -> int:
         print(f"error: no deck or card tag {', '.join(map(repr, unknown))} "
               f"(decks: {', '.join(sorted(catalog.decks)) or 'none'})", file=sys.stderr)
         return 2
+    with _Keys(sys.stdin) as keys:
+        return _review(args, catalog, db, keys)
+
+
+def _review(args, catalog, db, keys) -> int:
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+
+    from ..core import srs
+
     out = Console(highlight=False)
-    keys = _Keys(sys.stdin)
     session = srs.Session(db, catalog, list(args.deck), limit=args.limit)
     new, learn, due = session.counts()
     out.print(f"{new} new · {learn} learning · {due} to review")
@@ -151,6 +166,7 @@ def run_optimize(args) -> int:
     _, db = _open()
     if db is None:
         return 1
+    print("fitting FSRS parameters to your review history ...", flush=True)
     try:
         fit = srs.optimize(db, apply=not getattr(args, "dry_run", False))
     except srs.OptimizeError as exc:

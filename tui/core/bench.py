@@ -224,12 +224,15 @@ def run_kernels(names: list[str] | None = None, workspace: Path | None = None, l
             if progress:
                 progress(f"{name} {label}")
             row = {"kernel": name, "label": label}
-            problem = check(unit, module, size)
-            row["correct"] = problem is None
-            if problem:
-                row["error"] = problem
-            row.update(measure(unit, module, size, copy, spec,
-                               reference_module=reference if workspace else None))
+            try:
+                problem = check(unit, module, size)
+                row["correct"] = problem is None
+                if problem:
+                    row["error"] = problem
+                row.update(measure(unit, module, size, copy, spec,
+                                   reference_module=reference if workspace else None))
+            except Exception as exc:  # one broken row must not hide the others
+                row["error"] = f"{type(exc).__name__}: {exc}"
             result["rows"].append(row)
     return result
 
@@ -263,3 +266,30 @@ def format_table(result: dict) -> str:
 
 def to_json(result: dict) -> str:
     return json.dumps(result, default=lambda o: round(o, 4) if isinstance(o, float) else str(o))
+
+
+# ---- the CUDA labs' GPU test ----------------------------------------------------------------
+
+def run_lab(lab_dir: Path, unit_name: str, filename: str, seed: int | None = None) -> tuple[str | None, dict]:
+    """Check the learner's kernel on every test size (fresh random inputs) and
+    the timing size, then time it against the reference kernel and PyTorch.
+    Returns (problem or None, figures for record_perf)."""
+    import random
+
+    from .labs.timing import copy_bandwidth_gbps
+
+    seed = random.randrange(1 << 30) if seed is None else seed
+    unit = load_unit(unit_name)
+    module = compile_unit(unit, Path(lab_dir) / filename)
+    label, perf_size = unit.BENCH[0]
+    for i, size in enumerate([*unit.TEST_SIZES, perf_size]):
+        problem = check(unit, module, size, seed=seed + i)
+        if problem:
+            return f"{problem} (seed {seed + i})", {}
+    _, spec = device_spec()
+    row = measure(unit, module, perf_size, copy_bandwidth_gbps(), spec, reference_module=compile_unit(unit))
+    figures = {"size": label, "kernel_ms": row["ms"], "gbps": row["gbps"], "tflops": row["tflops"],
+               "pct_of_copy": row["pct_of_copy"], "pct_of_peak": row["pct_of_peak"],
+               "vs_reference": row.get("vs_reference"), "vs_torch": row.get("speedup_vs_torch"),
+               "torch_ms": row.get("torch_ms"), "reference_ms": row.get("reference_ms")}
+    return None, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}

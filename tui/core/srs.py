@@ -16,8 +16,8 @@ import datetime as dt
 import hashlib
 import json
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from fsrs import Card as FCard
 from fsrs import Rating, ReviewLog, Scheduler, State
@@ -27,7 +27,7 @@ from .content import Catalog
 from .content.vocab import COMPONENTS
 from .store import progress
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 DEFAULT_RETENTION = 0.9
 DEFAULT_NEW_PER_DAY = 20
@@ -158,7 +158,7 @@ class CardRow:
     introduced: str
 
     @classmethod
-    def from_row(cls, row) -> "CardRow":
+    def from_row(cls, row) -> CardRow:
         card_id, state, step, stability, difficulty, due, last, reps, lapses, introduced = row
         card = FCard(
             card_id=fsrs_id(card_id),

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Fields, LoadContext, LineDict, add_unique
+from .base import Fields, LineDict, LoadContext, add_unique
 from .curriculum import extract_links
 from .vocab import COMPONENTS, LINK_SCHEMES
 
@@ -104,7 +104,8 @@ def _load_deck(ctx: LoadContext, path: Path) -> None:
 
 def load(ctx: LoadContext) -> None:
     for path in ctx.files("flashcards", "*.yaml") + ctx.files("flashcards", "*.yml"):
-        _load_deck(ctx, path)
+        if not path.name.startswith("."):  # editors' lock and swap files
+            _load_deck(ctx, path)
 
 
 def check(ctx: LoadContext) -> None:

@@ -68,3 +68,18 @@ def match_spec(name: str, specs: dict):
             if pattern.lower() in lowered and (best is None or len(pattern) > best[0]):
                 best = (len(pattern), spec)
     return best[1] if best else None
+
+
+def require_gpu() -> None:
+    """In a test: skip, saying why, unless a GPU and CuPy can both be used here."""
+    import pytest
+
+    if not has_gpu():
+        pytest.skip(why_no_gpu())
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("CuPy sees no CUDA device: compile check only")
+    except Exception as exc:  # CuPy missing or its CUDA libraries broken
+        pytest.skip(f"CuPy cannot reach the GPU ({type(exc).__name__}: {exc}): compile check only")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import worker as _worker
-from .testing import LAB_DIR_ENV, PERF_FILE_ENV, RESULTS_FILE_ENV
+from .testing import LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV
 
 STATUSES = ("passed", "failed", "error", "timeout", "crashed")
 
@@ -148,7 +148,7 @@ class LabRunner:
 
     def __init__(self, db=None, warm: bool = True):
         self.db = db
-        self.worker = _worker.WarmWorker() if warm and _worker.WarmWorker.supported() else None
+        self.worker = _worker.WarmWorker(cwd=str(runs_dir())) if warm and _worker.WarmWorker.supported() else None
         self.fallbacks = 0  # cold runs because the worker was unusable
 
     def warm_up(self) -> None:
@@ -162,9 +162,10 @@ class LabRunner:
 
     # -------------------------------------------------------------- running
 
-    def run(self, item, target: str | Path = "workspace", *, record: bool = True) -> RunResult:
+    def run(self, item, target: str | Path = "workspace", *, record: bool = True, quick: bool = False) -> RunResult:
         """Run `item` (a Lab or Project) against the workspace, solution/,
-        starter/ or a given directory (recorded as a workspace run)."""
+        starter/ or a given directory (recorded as a workspace run). `quick`:
+        fewer hypothesis examples, for the run after each save."""
         from .workspace import ensure_workspace
 
         if isinstance(target, Path):
@@ -177,7 +178,7 @@ class LabRunner:
             raise ValueError(f"unknown target {target!r}")
         result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=_now())
         for stage_id, tests_dir in item.test_runs():
-            one = self._run_once(item, tests_dir, Path(directory), stage_id)
+            one = self._run_once(item, tests_dir, Path(directory), stage_id, quick)
             result.tests += one.tests
             result.perf += one.perf
             result.notes += one.notes
@@ -205,7 +206,7 @@ class LabRunner:
                 self.fallbacks += 1  # the next run starts a fresh worker
         return _worker.run_cold(request)
 
-    def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None) -> RunResult:
+    def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None, quick: bool = False) -> RunResult:
         tests_dir, directory = tests_dir.resolve(), directory.resolve()
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir()))
         results_file, perf_file = scratch / "results.jsonl", scratch / "perf.jsonl"
@@ -219,6 +220,7 @@ class LabRunner:
                 RESULTS_FILE_ENV: str(results_file),
                 "PYTHONDONTWRITEBYTECODE": "1",  # never write into content or the workspace
                 "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins a lab needs
+                QUICK_ENV: "1" if quick else "0",
             },
         }
         try:

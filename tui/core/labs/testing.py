@@ -8,6 +8,7 @@ GPU labs report timings through `record_perf`; the runner collects them.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
 import json
@@ -20,6 +21,7 @@ import pytest
 LAB_DIR_ENV = "VLEARN_LAB_DIR"
 PERF_FILE_ENV = "VLEARN_PERF_FILE"
 RESULTS_FILE_ENV = "VLEARN_RESULTS_FILE"  # the runner reads structured results from here
+QUICK_ENV = "VLEARN_QUICK"  # "1": fewer hypothesis examples, for the save -> result loop
 TEXT_CAP = 20_000  # per captured stream / traceback kept in a result
 _counter = itertools.count()
 
@@ -45,12 +47,29 @@ def load_lab_module(lab_dir: Path, filename: str):
     name = f"vlearn_lab_{path.stem}_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    code = _compiled(path)  # a SyntaxError here names the learner's file and line
     sys.path.insert(0, str(path.parent))  # let the file import its neighbours
+    sys.modules[name] = module  # dataclasses and typing look the module up by name
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)
     finally:
         sys.path.remove(str(path.parent))
     return module
+
+
+_code_cache: dict = {}
+
+
+def _compiled(path: Path):
+    """Compile once per content within a session: many tests load the same
+    file, and compiling it each time was a large share of a run. Keyed by the
+    bytes themselves, so an edit is never served stale (unlike .pyc mtimes)."""
+    source = path.read_bytes()
+    key = (str(path), hashlib.sha256(source).digest())
+    code = _code_cache.get(key)
+    if code is None:
+        code = _code_cache[key] = compile(source, str(path), "exec", dont_inherit=True)
+    return code
 
 
 def record_perf(**figures) -> None:
@@ -82,8 +101,22 @@ def _clip(text: str) -> str:
     return text if len(text) <= TEXT_CAP else text[:TEXT_CAP] + f"\n... ({len(text) - TEXT_CAP} more characters cut)"
 
 
+def _hypothesis_profile() -> None:
+    """No per-example deadline (a busy 2-core machine must not fail a correct
+    answer); fewer examples when the learner is waiting on a save."""
+    try:
+        from hypothesis import settings
+    except ImportError:
+        return
+    settings.register_profile("vlearn", deadline=None)
+    settings.register_profile("vlearn-quick", deadline=None, max_examples=25)
+    settings.load_profile("vlearn-quick" if os.environ.get(QUICK_ENV) == "1" else "vlearn")
+
+
 def pytest_configure(config) -> None:
     global _results
+    if os.environ.get(LAB_DIR_ENV):  # only under the lab runner
+        _hypothesis_profile()
     target = os.environ.get(RESULTS_FILE_ENV)
     if target and _results is None:
         _results = open(target, "a", encoding="utf-8", buffering=1)

@@ -100,7 +100,7 @@ def watch_labs(
             if on_start is not None:
                 on_start(lab_id)
             # Not recorded here: the caller records on its own thread (SQLite).
-            on_result(runner.run(item, "workspace", record=False))
+            on_result(runner.run(item, "workspace", record=False, quick=True))
 
 
 def start_watch_thread(catalog, on_result, only=None, runner=None, on_start=None) -> tuple[threading.Thread, threading.Event, threading.Event]:

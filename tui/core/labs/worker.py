@@ -249,6 +249,12 @@ def _preload() -> list[str]:
 
     for name in default_plugins:  # pytest imports these on every Config
         importlib.import_module(f"_pytest.{name}")
+    try:  # hypothesis scans every loaded local module for constants once per process: do it here
+        from hypothesis.internal.constants_ast import _get_local_constants
+
+        _get_local_constants()
+    except Exception:  # noqa: BLE001 - private API; only speed is at stake
+        pass
     return loaded
 
 
@@ -290,7 +296,8 @@ class WarmWorker:
     READY_LIMIT_S = 120.0  # importing torch on a cold disk can be slow
     GRACE_S = 15.0  # beyond the run's own limit, before we give up on the worker
 
-    def __init__(self) -> None:
+    def __init__(self, cwd: str | None = None) -> None:
+        self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.lock = threading.Lock()
         self._buf = b""
@@ -312,6 +319,7 @@ class WarmWorker:
             [sys.executable, "-m", "tui.core.labs.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True,  # keep terminal signals (Ctrl-C) away from it
+            cwd=self.cwd,  # hypothesis keeps its cache in the current directory
         )
         self._buf, self._ready = b"", False
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tui.core.labs.testing import load_lab_module
@@ -14,6 +14,7 @@ SETTINGS = settings(
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: fail fast inside the time limit
 )
 BS = 16
 

@@ -4,7 +4,7 @@ Block and FreeBlockQueue are given (they are the py-block-pool lab). Implement
 the functions and methods marked TODO; README.md explains each one.
 """
 import hashlib
-import pickle
+import pickle  # noqa: F401  (you will want pickle.dumps)
 from collections.abc import Iterable, Iterator, Sequence
 
 # Parent hash of every sequence's first block: a fixed seed, so equal prompts
@@ -17,14 +17,14 @@ class OutOfBlocks(Exception):
 
 
 class Block:
-    __slots__ = ("block_id", "ref_cnt", "block_hash", "prev_free", "next_free", "is_null")
+    __slots__ = ("block_hash", "block_id", "is_null", "next_free", "prev_free", "ref_cnt")
 
     def __init__(self, block_id: int):
         self.block_id = block_id
         self.ref_cnt = 0
         self.block_hash: bytes | None = None  # set once the block is full and cached
-        self.prev_free: "Block | None" = None
-        self.next_free: "Block | None" = None
+        self.prev_free: Block | None = None
+        self.next_free: Block | None = None
         self.is_null = False
 
     def __repr__(self) -> str:

@@ -1,0 +1,62 @@
+"""Progress dashboard: plan, lessons, labs, cards, drills, streak, study time,
+reviews per day and rubric averages over time (tui.core.progress_export),
+with the ranked gaps (tui.core.gaps) underneath."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..core import gaps, progress_export
+
+
+class DashboardScreen(Screen):
+    DEFAULT_CSS = """
+    DashboardScreen #dash-scroll { padding: 0 2; }
+    DashboardScreen .dash-title { margin-top: 1; text-style: bold; color: $accent; }
+    """
+    BINDINGS: ClassVar[list] = [
+        Binding("escape,b", "back", "Back"),
+        Binding("f5,ctrl+r", "refresh_dashboard", "Refresh"),
+        Binding("R", "rubric", "Rate yourself"),
+    ]
+
+    SECTIONS = 5  # progress, gaps, reviews chart, rubric chart, study-time method
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="dash-scroll"):
+            for i in range(self.SECTIONS):
+                yield Static(id=f"dash-title-{i}", classes="dash-title", markup=False)
+                yield Static(id=f"dash-section-{i}", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Progress"
+        self.action_refresh_dashboard()
+        self.query_one("#dash-scroll").focus()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh_dashboard()  # back from the rubric: show the new assessment
+
+    def sections(self) -> list[tuple[str, str]]:
+        catalog, db = self.app.catalog, self.app.db
+        sections = progress_export.dashboard_sections(progress_export.summary(db, catalog))
+        sections.insert(1, ("Gaps, weakest first (vlearn gaps: evidence and next steps)",
+                            gaps.compact_text(gaps.analyse(catalog, db))))
+        return sections
+
+    def action_refresh_dashboard(self) -> None:
+        for i, (title, body) in enumerate(self.sections()[: self.SECTIONS]):
+            self.query_one(f"#dash-title-{i}", Static).update(title)
+            self.query_one(f"#dash-section-{i}", Static).update(body)
+
+    def action_rubric(self) -> None:
+        self.app.open_item("rubric")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
