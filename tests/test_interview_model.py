@@ -186,3 +186,17 @@ def test_the_key_is_never_written_to_the_database_or_home(db, catalog, interview
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     assert llm.config_from_settings(db).api_key_env == "VLEARN_TEST_KEY"
+
+
+def test_weakest_components_are_asked_first_once_there_is_evidence(db, catalog, interviewer):
+    from tui.core.drills import Drill
+    from tui.core.interview import pick_questions
+
+    # Evidence: scheduler drilled well, cuda_kernels badly; paged_attention never drilled.
+    for qid, ticks in (("t-q2", [0, 1, 2, 3]), ("t-q3", [])):
+        drill = Drill(db, catalog.questions[qid]).start()
+        drill.finish("answer")
+        drill.grade(ticks)
+    picked = [q.id for q in pick_questions(catalog, db, interviewer, 3, random.Random(0))]
+    assert picked.index("t-q2") == 2  # the strong component comes last
+    assert set(picked[:2]) == {"t-q3", "t-question"}

@@ -9,7 +9,7 @@ import pytest
 
 from tui.core import rubric as rubric_store
 from tui.core.content import load_catalog
-from tui.core.content.questions import DIMENSIONS
+from tui.core.content.vocab import DIMENSIONS
 from tui.core.content.rubric import rubric_of
 from tui.core.content.vocab import COMPONENTS
 from tui.core.store import open_store

@@ -19,7 +19,7 @@ from typing import Callable
 from sqlite_utils import Database
 
 from .content import Catalog
-from .drills import component_scores, score_of
+from .drills import score_of
 from .llm import ChatClient, LLMError, parse_json_reply
 from .store import progress
 
@@ -133,20 +133,19 @@ def validate_grade(question, data: dict, graded_by: str) -> Grade:
 
 
 def pick_questions(catalog: Catalog, db: Database, interviewer, count: int, rng: random.Random) -> list:
-    """From the interviewer's pools: weakest rubric components first once there is
-    evidence (drill and interview scores), else a weighted draw."""
+    """From the interviewer's pools: the learner's weakest rubric components first
+    once the gap analysis has any evidence or self-rating, else a weighted draw."""
+    from .gaps import analyse
+
     weights = interviewer.weighted_questions(catalog.questions)
     if not weights:
         return []
-    scores = component_scores(catalog, db)
     ids = list(weights)
     rng.shuffle(ids)
-    if scores:
-        def weakness(qid: str) -> float:
-            components = catalog.questions[qid].components or [""]
-            return min(scores.get(c, (0.0, 0))[0] for c in components)
-
-        ids.sort(key=weakness)
+    analysis = analyse(catalog, db, None, recommendations=False)
+    if any(row["status"] != "no evidence" or row["self_rating"] for row in analysis["components"]):
+        rank = {component: i for i, component in enumerate(analysis["ranking"])}
+        ids.sort(key=lambda q: min(rank.get(c, len(rank)) for c in catalog.questions[q].components or [""]))
         return [catalog.questions[q] for q in ids[:count]]
     chosen = []
     while ids and len(chosen) < count:

@@ -99,8 +99,13 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
                 title = f"Lab: {ident}"
         elif kind == "cards":
             names = [catalog.decks[d].title if d in catalog.decks else d for d in day.cards]
-            title = "Review cards: " + ", ".join(names)
             available = bool(catalog.cards)
+            title = "Review cards: " + ", ".join(names)
+            if available:
+                from . import srs
+
+                queue = srs.build_queue(db, catalog, day.cards)
+                title += f"  ({len(queue.due)} due, {len(queue.new)} new)"
         elif kind == "drill":
             item = catalog.questions.get(ident)
             available = item is not None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from .content.questions import DIMENSIONS
+from .content.vocab import DIMENSIONS
 from .content.vocab import COMPONENTS
 from .store import progress
 

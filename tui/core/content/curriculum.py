@@ -221,7 +221,7 @@ def load(ctx: LoadContext) -> None:
 # ---------------------------------------------------------------- references
 
 
-def _check_link(ctx: LoadContext, src: Source, link: Link, base: Path) -> None:
+def check_link(ctx: LoadContext, src: Source, link: Link, base: Path) -> None:
     target = link.target
     if target.startswith(("http://", "https://", "mailto:")) or target.startswith("#"):
         return
@@ -268,11 +268,11 @@ def check(ctx: LoadContext) -> None:
     for lesson in ctx.catalog.lessons.values():
         src = ctx.source(lesson.path)
         for link in lesson.links:
-            _check_link(ctx, src, link, lesson.path.parent)
+            check_link(ctx, src, link, lesson.path.parent)
     for page in ctx.catalog.day_pages.values():
         src = ctx.source(page.path)
         for link in page.links:
-            _check_link(ctx, src, link, page.path.parent)
+            check_link(ctx, src, link, page.path.parent)
     _check_vllm_refs(ctx)
 
 

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import Fields, LineDict, LoadContext, Source, add_unique
-from .curriculum import _check_link, extract_links
-from .vocab import COMPONENTS, QUESTION_CATEGORIES
+from .curriculum import check_link, extract_links
+from .vocab import COMPONENTS, DIMENSIONS, QUESTION_CATEGORIES
 
 ORDER = 40
 
-# Rubric dimensions an interviewer weights (the roadmap's four columns).
-# data/rubric.yaml names the same four; they belong in vocab.py once it does.
-DIMENSIONS = ("understanding", "explain", "implement", "optimize")
 
 QUESTION_KEYS = {
     "id", "title", "category", "difficulty", "minutes", "components", "prompt", "hints",
@@ -276,7 +273,7 @@ def check(ctx: LoadContext) -> None:
             # Block scalars start on the line after their key.
             first = q.lines.get(key, 0) + 1
             for link in extract_links(getattr(q, key), first):
-                _check_link(ctx, src, link, q.path.parent)
+                check_link(ctx, src, link, q.path.parent)
     for iv in catalog.interviewers.values():
         src = ctx.source(iv.path)
         for pool in iv.pools:

@@ -1,7 +1,7 @@
 """The self-assessment rubric (data/rubric.yaml) and target roles (data/roles.yaml).
 
 The rubric must name exactly the six components of `vocab.COMPONENTS` and the
-four dimensions of `questions.DIMENSIONS` (assessments are stored by those
+four dimensions of `vocab.DIMENSIONS` (assessments are stored by those
 ids), with a 1-5 scale. A rubric with any error is left out
 (`Catalog.rubric` stays None) and `default_rubric()` stands in, so the app and
 the gap analysis still work. A broken role is skipped; the others load.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .base import Fields, LineDict, LoadContext, Source, add_unique
-from .questions import DIMENSIONS
+from .vocab import DIMENSIONS
 from .vocab import COMPONENTS
 
 ORDER = 45

@@ -10,6 +10,9 @@ COMPONENTS = (
     "distributed",
 )
 
+# The roadmap's four rubric dimensions (data/rubric.yaml, interviewers' weights).
+DIMENSIONS = ("understanding", "explain", "implement", "optimize")
+
 LAB_TRACKS = ("python", "cuda", "triton", "cpp", "system")
 QUESTION_CATEGORIES = ("cuda_coding", "system_design", "architecture", "behavioral")
 

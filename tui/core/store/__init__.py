@@ -13,19 +13,7 @@ import pkgutil
 import sqlite3
 from pathlib import Path
 
-import sys
-
-# sqlite-utils imports pandas and numpy at import time when they are installed,
-# only to convert their types, which vlearn never stores. That costs ~0.2 s of
-# app start-up, so hide them while it loads; later imports of them still work.
-_hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
-for _name in _hidden:
-    sys.modules[_name] = None  # type: ignore[assignment]
-try:
-    from sqlite_utils import Database, Migrations
-finally:
-    for _name in _hidden:
-        del sys.modules[_name]
+from sqlite_utils import Database, Migrations
 
 MIGRATIONS_TABLE = Migrations.migrations_table
 
