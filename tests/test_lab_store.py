@@ -5,8 +5,20 @@ from pathlib import Path
 
 from test_lab_support import fixture_catalog, save_by_rename
 
-from tui.core.labs.runner import LabRunner, RunResult, TestResult, lab_state, record_run, track_progress
-from tui.core.labs.workspace import diff_against_solution, ensure_workspace, reset_workspace, workspace_path
+from tui.core.labs.runner import (
+    LabRunner,
+    RunResult,
+    TestResult,
+    lab_state,
+    record_run,
+    track_progress,
+)
+from tui.core.labs.workspace import (
+    diff_against_solution,
+    ensure_workspace,
+    reset_workspace,
+    workspace_path,
+)
 
 
 def _result(status: str, dir_kind: str = "workspace", started: str = "2026-01-01T10:00:00+00:00") -> RunResult:

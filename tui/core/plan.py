@@ -109,12 +109,7 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
         elif kind == "drill":
             item = catalog.questions.get(ident)
             available = item is not None
-            title = f"Drill: {_first_line(item.prompt) if item else ident}"
+            title = f"Drill: {item.title if item else ident}"
             minutes = getattr(item, "minutes", None)
         entries.append(ChecklistEntry(key, kind, ident, title, minutes, key in done, available))
     return entries
-
-
-def _first_line(text: str, limit: int = 70) -> str:
-    line = next((l.strip("# ").strip() for l in text.splitlines() if l.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"

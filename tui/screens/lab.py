@@ -23,7 +23,12 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Markdown, 
 from ..core.content.labs import all_labs, find
 from ..core.labs import runner as labrunner
 from ..core.labs.watcher import watch_labs
-from ..core.labs.workspace import diff_against_solution, editable_files, ensure_workspace, reset_workspace
+from ..core.labs.workspace import (
+    diff_against_solution,
+    editable_files,
+    ensure_workspace,
+    reset_workspace,
+)
 
 MARK = {"passed": "[green]✔[/]", "failed": "[red]✘[/]", "error": "[red]![/]", "skipped": "[yellow]–[/]"}
 STATE_MARK = {"passed": "[green]✔ passed[/]", "in progress": "[yellow]… in progress[/]", "not started": "[dim]· not started[/]"}

@@ -10,7 +10,7 @@ from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 from ..core import plan
 from ..core.store import progress
 
-ICONS = {"lesson": "📖", "lab": "🧪", "cards": "🃏", "drill": "⏱"}
+KIND_LABEL = {"lesson": "read ", "lab": "lab  ", "cards": "cards", "drill": "drill"}
 
 
 class ChecklistItem(ListItem):
@@ -23,7 +23,7 @@ class ChecklistItem(ListItem):
         box = "[x]" if e.done else "[ ]"
         minutes = f"  {e.minutes} min" if e.minutes else ""
         missing = "  (not written yet)" if not e.available else ""
-        yield Label(f"{box} {ICONS.get(e.kind, '•')} {e.title}{minutes}{missing}", markup=False)
+        yield Label(f"{box} {KIND_LABEL.get(e.kind, '     ')}  {e.title}{minutes}{missing}", markup=False)
 
 
 class TodayScreen(Screen):

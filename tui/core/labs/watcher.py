@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Callable, Collection
 
 from ..paths import workspace_dir
 

@@ -194,7 +194,7 @@ def _child(request: dict, out_w: int, keep_closed: list[int]) -> None:
         os.close(fd)
     os.chdir(request["cwd"])
     os.environ.update(request["env"])
-    sys.dont_write_bytecode = False; sys.pycache_prefix = "/tmp/labeng/pyc"
+    sys.dont_write_bytecode = True
     import pytest
 
     try:
