@@ -101,6 +101,15 @@ def _clip(text: str) -> str:
     return text if len(text) <= TEXT_CAP else text[:TEXT_CAP] + f"\n... ({len(text) - TEXT_CAP} more characters cut)"
 
 
+QUICK_EXAMPLES = 15
+
+
+def examples(n: int) -> int:
+    """Hypothesis examples for a lab test: `n`, or at most QUICK_EXAMPLES in the
+    run after a save, where the learner is waiting on the answer."""
+    return min(n, QUICK_EXAMPLES) if os.environ.get(QUICK_ENV) == "1" else n
+
+
 def _hypothesis_profile() -> None:
     """No per-example deadline (a busy 2-core machine must not fail a correct
     answer); fewer examples when the learner is waiting on a save."""
@@ -109,7 +118,7 @@ def _hypothesis_profile() -> None:
     except ImportError:
         return
     settings.register_profile("vlearn", deadline=None)
-    settings.register_profile("vlearn-quick", deadline=None, max_examples=25)
+    settings.register_profile("vlearn-quick", deadline=None, max_examples=QUICK_EXAMPLES)
     settings.load_profile("vlearn-quick" if os.environ.get(QUICK_ENV) == "1" else "vlearn")
 
 

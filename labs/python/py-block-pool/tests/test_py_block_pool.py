@@ -10,7 +10,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tui.core.labs.testing import load_lab_module
+from tui.core.labs.testing import examples, load_lab_module
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ def test_state_machine_invariants(bp):
     run_state_machine_as_test(
         PoolMachine,
         settings=settings(
-            max_examples=60,
+            max_examples=examples(60),
             stateful_step_count=40,
             derandomize=True,
             database=None,

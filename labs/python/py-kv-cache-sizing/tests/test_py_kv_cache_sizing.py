@@ -3,11 +3,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.core.labs.testing import load_lab_module
+from tui.core.labs.testing import examples, load_lab_module
 
 # Deterministic, no example database on disk, fixture reuse is fine (read-only).
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=examples(60),
     derandomize=True,
     database=None,
     deadline=None,

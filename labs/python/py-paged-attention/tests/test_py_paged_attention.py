@@ -6,10 +6,10 @@ import torch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tui.core.labs.testing import load_lab_module
+from tui.core.labs.testing import examples, load_lab_module
 
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=examples(15),
     derandomize=True,
     database=None,
     deadline=None,

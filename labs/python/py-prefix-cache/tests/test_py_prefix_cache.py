@@ -3,11 +3,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tui.core.labs.testing import load_lab_module
+from tui.core.labs.testing import examples, load_lab_module
 
 BS = 4
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=examples(40),
     derandomize=True,
     database=None,
     deadline=None,

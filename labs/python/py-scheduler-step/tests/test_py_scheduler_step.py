@@ -3,10 +3,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tui.core.labs.testing import load_lab_module
+from tui.core.labs.testing import examples, load_lab_module
 
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=examples(60),
     derandomize=True,
     database=None,
     deadline=None,
