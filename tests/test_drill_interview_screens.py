@@ -42,7 +42,7 @@ async def test_a_full_drill_with_hints_autosave_time_up_and_rubric(vlearn_home):
         await pilot.pause()
         assert "10:00" in str(screen.query_one("#drill-clock").render())
         await pilot.press(*"2*32*8*128*2")
-        await pilot.press("ctrl+h")  # at 0 s the first hint (mark 200 s) is early
+        await pilot.press("ctrl+g")  # at 0 s the first hint (mark 200 s) is early
         clock.now += 6
         screen.tick()
         row = app.db["drills"].get(screen.drill.id)

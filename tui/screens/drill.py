@@ -21,7 +21,7 @@ def clock_text(seconds: float) -> str:
 
 class DrillScreen(Screen):
     BINDINGS = [
-        Binding("ctrl+h", "hint", "Hint"),
+        Binding("ctrl+g", "hint", "Hint"),  # not ctrl+h: many terminals send it as backspace
         Binding("ctrl+s", "submit", "Submit / save grade"),
         Binding("ctrl+r", "run_lab", "Run against lab"),
         Binding("escape", "leave", "Leave (answer kept)"),
