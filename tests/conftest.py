@@ -1,7 +1,6 @@
 """Every test gets its own VLEARN_HOME; nothing touches the learner's real data."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 

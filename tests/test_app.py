@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tui.app import VlearnApp
 from tui.core.content import load_catalog
 from tui.core.store import open_store, progress

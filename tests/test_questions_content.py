@@ -113,7 +113,7 @@ def test_bad_values_point_at_their_own_lines(tmp_path):
 
 
 def test_rubric_longer_than_eight_points_is_an_error(tmp_path):
-    many = "[" + ", ".join("p%d" % i for i in range(9)) + "]"
+    many = "[" + ", ".join(f"p{i}" for i in range(9)) + "]"
     write(tmp_path, "data/questions/a.yaml", "questions:\n" + question().replace("[a, b, c, d]", many))
     catalog = load(tmp_path)
     assert any("at most 8" in e for e in problems(catalog)) and not catalog.questions

@@ -9,9 +9,8 @@ import pytest
 
 from tui.core import rubric as rubric_store
 from tui.core.content import load_catalog
-from tui.core.content.vocab import DIMENSIONS
 from tui.core.content.rubric import rubric_of
-from tui.core.content.vocab import COMPONENTS
+from tui.core.content.vocab import COMPONENTS, DIMENSIONS
 from tui.core.store import open_store
 
 GOOD_SCALE = "\n".join(f"  - {{score: {n}, label: L{n}, meaning: M{n}}}" for n in range(1, 6))

@@ -51,7 +51,7 @@ async def test_rate_by_keyboard_see_meanings_and_save(vlearn_home, catalog):
         await pilot.press("s")
         saved = rubric_store.latest(db)
         assert saved.scores == {("paged_attention", d): n for d, n in
-                                zip(("understanding", "explain", "implement", "optimize"), (1, 2, 3, 4))}
+                                zip(("understanding", "explain", "implement", "optimize"), (1, 2, 3, 4), strict=False)}
         assert "unsaved" not in text(screen, "#rubric-status")
         await pilot.press("right", "4", "s")  # a second assessment; the first is kept
         history = rubric_store.history(db)

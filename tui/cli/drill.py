@@ -31,7 +31,7 @@ def _open():
         return load_catalog_cached(), open_store()
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
 
 
 def _read_block(prompt: str) -> str | None:

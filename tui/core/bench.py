@@ -20,7 +20,6 @@ from pathlib import Path
 
 from .paths import content_root
 
-
 # ---- small launch helpers used by every unit.py -------------------------------------------
 
 def ptr(tensor):

@@ -7,9 +7,9 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlite_utils import Database
 
@@ -46,7 +46,7 @@ class Drill:
         self._t0 = self.clock()
 
     # -- lifecycle -------------------------------------------------------
-    def start(self, interview_id: int | None = None) -> "Drill":
+    def start(self, interview_id: int | None = None) -> Drill:
         with self.db.atomic():
             self.id = self.db["drills"].insert(
                 {
@@ -58,7 +58,7 @@ class Drill:
         return self
 
     @classmethod
-    def resume(cls, db: Database, catalog: Catalog, drill_id: int, clock: Callable[[], float] = time.monotonic) -> "Drill":
+    def resume(cls, db: Database, catalog: Catalog, drill_id: int, clock: Callable[[], float] = time.monotonic) -> Drill:
         row = db["drills"].get(drill_id)
         drill = cls(db, catalog.questions[row["question_id"]], clock=clock, limit_s=row["limit_s"], id=drill_id)
         drill.answer = row["answer"] or ""

@@ -12,8 +12,8 @@ import os
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 
 class LLMError(Exception):
@@ -90,7 +90,7 @@ class ChatClient:
             detail = self._scrub(exc.read(500).decode("utf-8", "replace"))
             kind = "auth" if exc.code in (401, 403) else "http"
             raise LLMError(kind, f"the model server answered HTTP {exc.code}: {detail[:200]}") from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise LLMError("timeout", f"no answer from the model within {self.config.timeout_s:g} s") from None
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (socket.timeout, TimeoutError)):
@@ -103,7 +103,7 @@ class ChatClient:
             with self._request(messages, stream=False, extra=extra) as response:
                 payload = json.loads(response.read().decode("utf-8"))
             return _message_text(payload)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise LLMError("timeout", f"the model stopped answering within {self.config.timeout_s:g} s") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise LLMError("malformed", "the model server's reply was not JSON") from None
@@ -117,7 +117,7 @@ class ChatClient:
                     parts.append(piece)
                     if on_text:
                         on_text(piece)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise LLMError("timeout", f"the model stopped streaming within {self.config.timeout_s:g} s") from None
         if not parts:
             raise LLMError("malformed", "the streamed reply held no text")

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from .content.vocab import DIMENSIONS
-from .content.vocab import COMPONENTS
+from .content.vocab import COMPONENTS, DIMENSIONS
 from .store import progress
 
 Grid = dict[tuple[str, str], int]

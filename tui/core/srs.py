@@ -607,7 +607,7 @@ class Fit:
         lines = [f"fitted on {self.reviews} cross-day reviews",
                  f"log loss: {self.loss_before:.4f} -> {self.loss_after:.4f}",
                  "  w   before    after"]
-        lines += [f"{i:>3} {b:>8.4f} {a:>8.4f}" for i, (b, a) in enumerate(zip(self.before, self.after))]
+        lines += [f"{i:>3} {b:>8.4f} {a:>8.4f}" for i, (b, a) in enumerate(zip(self.before, self.after, strict=False))]
         lines.append("saved: new parameters apply from the next review" if self.applied
                      else "not saved" + (" (no better than the current ones)" if self.loss_after >= self.loss_before else ""))
         return "\n".join(lines)

@@ -24,7 +24,7 @@ def all_bindings(app) -> list[tuple[str, str, str]]:
     from .today import TodayScreen
 
     screens = [("Today", TodayScreen)]
-    for kind, (module_name, class_name) in SCREENS.items():
+    for _kind, (module_name, class_name) in SCREENS.items():
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError):

@@ -7,9 +7,10 @@ at the first. A broken item is skipped; nothing here raises into the caller.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -138,7 +139,7 @@ class Source:
         if not lines or lines[0].strip() != "---":
             self.error(1, "missing front matter: the file must start with a '---' line")
             return None, text, 1
-        for end, line in enumerate(lines[1:], start=1):
+        for end, line in enumerate(lines[1:], start=1):  # noqa: B007 - `end` is used after the loop
             if line.strip() == "---":
                 break
         else:

@@ -7,7 +7,7 @@ launch (how the grid is shaped, in words), summary.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .base import Fields, LoadContext, Problem, Source, add_unique

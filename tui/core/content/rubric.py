@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .base import Fields, LineDict, LoadContext, Source, add_unique
-from .vocab import DIMENSIONS
-from .vocab import COMPONENTS
+from .vocab import COMPONENTS, DIMENSIONS
 
 ORDER = 45
 SCORES = (1, 2, 3, 4, 5)
