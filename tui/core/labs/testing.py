@@ -124,6 +124,8 @@ def _hypothesis_profile() -> None:
 
 def pytest_configure(config) -> None:
     global _results
+    # Lab runs ignore any ini file, so declare the marker lab tests use here.
+    config.addinivalue_line("markers", "gpu: needs an NVIDIA GPU (skipped with a reason elsewhere)")
     if os.environ.get(LAB_DIR_ENV):  # only under the lab runner
         _hypothesis_profile()
     target = os.environ.get(RESULTS_FILE_ENV)
