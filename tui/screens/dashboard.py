@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ..core import gaps, progress_export
+from ..widgets.footer import KeyFooter
 
 
 class DashboardScreen(Screen):
@@ -33,7 +34,7 @@ class DashboardScreen(Screen):
             for i in range(self.SECTIONS):
                 yield Static(id=f"dash-title-{i}", classes="dash-title", markup=False)
                 yield Static(id=f"dash-section-{i}", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Progress"

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, SelectionList, Static, TextArea
+from textual.widgets import Header, Markdown, SelectionList, Static, TextArea
 
 from ..core import drills
+from ..widgets.footer import KeyFooter
 
 
 def clock_text(seconds: float) -> str:
@@ -53,7 +54,7 @@ class DrillScreen(Screen):
                 yield Markdown(f"## {q.title}\n\n{q.prompt}")
                 yield Static(id="drill-hints")
             yield TextArea(self.drill.answer, id="scratch", soft_wrap=True, show_line_numbers=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.resumed:

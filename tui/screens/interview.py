@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Markdown, OptionList, SelectionList,
 from textual.widgets.option_list import Option
 
 from ..core import interview, llm
+from ..widgets.footer import KeyFooter
 from .drill import clock_text
 
 
@@ -37,7 +38,7 @@ class InterviewScreen(Screen):
         yield OptionList(*[Option(f"{iv.title} — {iv.focus}", id=iv.id) for iv in self.app.catalog.interviewers.values()], id="iv-pick")
         yield VerticalScroll(id="iv-transcript")
         yield TextArea(id="iv-answer", soft_wrap=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#iv-answer").display = False

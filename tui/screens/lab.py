@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Label, Markdown, RichLog, Static
+from textual.widgets import Button, DataTable, Header, Label, Markdown, RichLog, Static
 
 from ..core.content.labs import all_labs, find
 from ..core.labs import runner as labrunner
@@ -29,6 +29,7 @@ from ..core.labs.workspace import (
     ensure_workspace,
     reset_workspace,
 )
+from ..widgets.footer import KeyFooter
 
 MARK = {"passed": "[green]✔[/]", "failed": "[red]✘[/]", "error": "[red]![/]", "skipped": "[yellow]–[/]"}
 STATE_MARK = {"passed": "[green]✔ passed[/]", "in progress": "[yellow]… in progress[/]", "not started": "[dim]· not started[/]"}
@@ -119,7 +120,7 @@ class LabScreen(Screen):
         yield Header()
         if self.item is None:
             yield Static(f"No lab or project '{self.lab_id}' in this content.", id="lab-head", markup=False)
-            yield Footer()
+            yield KeyFooter()
             return
         yield Static(id="lab-head")
         yield Static(id="lab-files")
@@ -133,7 +134,7 @@ class LabScreen(Screen):
                 yield Static(id="lab-hints")
                 yield RichLog(id="lab-log", wrap=True, markup=False, highlight=False)
         yield Static(id="lab-progress")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.item is None:
@@ -293,7 +294,7 @@ class LabListScreen(Screen):
         yield Header()
         yield Static(id="labs-progress")
         yield DataTable(id="labs-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#labs-table", DataTable)

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, Static
+from textual.widgets import Header, Markdown, Static
 from textual.widgets.markdown import MarkdownTableOfContents
 
 from ..core.links import resolve_link
 from ..core.store import progress
+from ..widgets.footer import KeyFooter
 
 
 class DocumentScreen(Screen):
@@ -42,7 +43,7 @@ class DocumentScreen(Screen):
             yield MarkdownTableOfContents(markdown, id="toc")
             with VerticalScroll(id="doc-scroll"):
                 yield markdown
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         offset = progress.get_setting(self.app.db, self.scroll_key) if self.scroll_key else None

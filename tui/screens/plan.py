@@ -4,9 +4,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ..core import plan
+from ..widgets.footer import KeyFooter
 
 
 def bar(done: int, total: int, width: int = 10) -> str:
@@ -23,7 +24,7 @@ class PlanScreen(Screen):
         yield Header()
         yield Static(id="plan-summary")
         yield DataTable(id="plan-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

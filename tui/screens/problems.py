@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from ..widgets.footer import KeyFooter
 
 
 class ProblemsScreen(ModalScreen):
@@ -21,7 +23,7 @@ class ProblemsScreen(ModalScreen):
         text += [f"[yellow]warning[/] {escape(str(p))}" for p in warnings]
         with VerticalScroll(id="problems"):
             yield Static("\n".join(text) if problems else "No problems found in the content.")
-        yield Footer()
+        yield KeyFooter()
 
 
 class FatalScreen(Screen):
@@ -35,4 +37,4 @@ class FatalScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b red]vlearn cannot open your progress[/]\n\n{escape(self.message)}\n\nPress q to quit.", id="fatal", markup=True)
-        yield Footer()
+        yield KeyFooter()

@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Markdown, Rule, Static
+from textual.widgets import Button, Header, Markdown, Rule, Static
 
 from ..core import srs
+from ..widgets.footer import KeyFooter
 
 VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
 
@@ -68,7 +69,7 @@ class ReviewScreen(Screen):
             for rating, name in srs.RATING_NAMES.items():
                 yield GradeButton(f"{rating} {name}", id=f"grade-{rating}", variant=VARIANTS[rating])
         yield Static(id="review-summary", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self.title = "Review" + (f": {', '.join(self.decks)}" if self.decks else "")

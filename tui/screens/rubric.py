@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ..core import rubric as rubric_store
 from ..core.content.rubric import rubric_of
+from ..widgets.footer import KeyFooter
 
 
 class RubricScreen(Screen):
@@ -47,7 +48,7 @@ class RubricScreen(Screen):
         yield Static(id="rubric-focus", markup=False)
         yield Static(id="rubric-scale", markup=False)
         yield Static(id="rubric-status", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Self-assessment rubric"

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ..core import srs
+from ..widgets.footer import KeyFooter
 
 
 class StatsScreen(Screen):
@@ -24,7 +25,7 @@ class StatsScreen(Screen):
         yield Header()
         with VerticalScroll(id="stats-scroll"):
             yield Static(id="stats-body", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Card statistics"

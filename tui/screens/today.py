@@ -5,10 +5,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
+from textual.widgets import Header, Label, ListItem, ListView, Static
 
 from ..core import plan
 from ..core.store import progress
+from ..widgets.footer import KeyFooter
 
 KIND_LABEL = {"lesson": "read ", "lab": "lab  ", "cards": "cards", "drill": "drill"}
 
@@ -27,6 +28,7 @@ class ChecklistItem(ListItem):
 
 
 class TodayScreen(Screen):
+    AUTO_FOCUS = "#checklist"
     BINDINGS = [
         Binding("space", "toggle", "Tick"),
         Binding("x", "toggle", "Tick", show=False),
@@ -47,7 +49,7 @@ class TodayScreen(Screen):
             yield Static(id="standing")
             yield Static(id="objectives")
             yield ListView(id="checklist")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_day(None)
@@ -90,7 +92,6 @@ class TodayScreen(Screen):
         checklist.extend(ChecklistItem(entry) for entry in plan.checklist(catalog, db, number))
         if checklist.children:
             checklist.index = min(index or 0, len(checklist.children) - 1)
-        checklist.focus()
         self.shown_day = number
 
     def _selected(self) -> plan.ChecklistEntry | None:
