@@ -17,6 +17,22 @@ from ..core.store import progress
 from ..widgets.footer import KeyFooter
 
 
+FIRST_PAINT_LINES = 40
+
+
+def split_for_first_paint(body: str) -> tuple[str, str]:
+    """Split Markdown before the first heading after FIRST_PAINT_LINES lines
+    (never inside a code fence); ("body", "") when there is no such heading."""
+    lines = body.splitlines(keepends=True)
+    in_code = False
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        elif not in_code and number >= FIRST_PAINT_LINES and line.startswith("#"):
+            return "".join(lines[:number]), "".join(lines[number:])
+    return body, ""
+
+
 class DocumentScreen(Screen):
     """A Markdown document from the content tree."""
 
@@ -34,11 +50,15 @@ class DocumentScreen(Screen):
     body = ""
     base: Path | None = None
     scroll_key = ""  # settings key holding the remembered scroll offset
+    rest = ""  # the part of the document appended after the first paint
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self.title_text, id="doc-title", markup=False)
-        markdown = Markdown(self.body, open_links=False, id="doc")
+        # A long lesson becomes hundreds of widgets (~1 s here): show the first
+        # screenfuls at once and append the rest right after the first paint.
+        first, self.rest = split_for_first_paint(self.body)
+        markdown = Markdown(first, open_links=False, id="doc")
         with Horizontal(id="doc-area"):
             yield MarkdownTableOfContents(markdown, id="toc")
             with VerticalScroll(id="doc-scroll"):
@@ -46,11 +66,16 @@ class DocumentScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#doc-scroll").focus()
+        self.call_after_refresh(self._load_rest)
+
+    async def _load_rest(self) -> None:
+        if self.rest:
+            await self.query_one("#doc", Markdown).append(self.rest)
         offset = progress.get_setting(self.app.db, self.scroll_key) if self.scroll_key else None
         if offset:
             scroller = self.query_one("#doc-scroll", VerticalScroll)
             self.call_after_refresh(scroller.scroll_to, y=float(offset), animate=False)
-        self.query_one("#doc-scroll").focus()
 
     def on_markdown_table_of_contents_updated(self, message: Markdown.TableOfContentsUpdated) -> None:
         self.query_one(MarkdownTableOfContents).table_of_contents = message.table_of_contents
