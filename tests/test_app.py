@@ -246,3 +246,14 @@ Probe().run(headless=True)
 def test_start_up_path_imports_no_torch(vlearn_home):
     out = subprocess.run([sys.executable, "-c", STARTUP_IMPORTS], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.stdout.strip() == "TodayScreen []", out.stderr[-2000:]
+
+
+def test_first_paint_split_happens_at_a_heading_outside_code():
+    from tui.screens.lesson import FIRST_PAINT_LINES, split_for_first_paint
+
+    filler = "text\n" * FIRST_PAINT_LINES
+    body = filler + "```\n# a comment in code\n```\n## Next section\nmore\n"
+    first, rest = split_for_first_paint(body)
+    assert first + rest == body
+    assert rest.startswith("## Next section") and "# a comment in code" in first
+    assert split_for_first_paint("# Title\nshort\n") == ("# Title\nshort\n", "")
