@@ -4,7 +4,6 @@ import torch.nn.functional as F
 
 from tui.core.bench import f32, fn, i32, ptr
 
-SOURCE = "layernorm.cu"
 EPS = 1e-5
 BENCH = [("32768x4096 fp16", {"rows": 32768, "cols": 4096})]
 TEST_SIZES = [{"rows": r, "cols": c} for r, c in ((1, 8), (7, 1000), (5, 4096), (3, 4104), (2, 40000), (65, 5120))]

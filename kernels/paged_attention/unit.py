@@ -9,7 +9,6 @@ import torch.nn.functional as F
 
 from tui.core.bench import f32, fn, i32, i64, ptr, sm_count
 
-SOURCE = "paged_attention.cu"
 HEAD, BLOCK = 128, 16
 BENCH = [
     ("B64 H32 L4096 MHA", {"seqs": 64, "heads": 32, "kv_heads": 32, "ctx": 4096}),

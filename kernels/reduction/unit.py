@@ -4,7 +4,6 @@ import torch
 
 from tui.core.bench import fn, i64, ptr, sm_count
 
-SOURCE = "reduction.cu"
 BENCH = [("n=2^28 fp32", {"n": 1 << 28})]
 TEST_SIZES = [{"n": 1}, {"n": 5}, {"n": 4097}, {"n": 1_000_003}, {"n": 33_554_433}]
 

@@ -4,7 +4,6 @@ import torch
 
 from tui.core.bench import fn, i32, i64, ptr
 
-SOURCE = "reshape_and_cache.cu"
 EQUAL_NAN = True  # untouched cache entries keep their NaN poison in both
 BENCH = [("65536 tok, 8 kv heads x 128", {"tokens": 65536, "heads": 8, "head": 128, "block_size": 16, "pad": 0.0})]
 TEST_SIZES = [

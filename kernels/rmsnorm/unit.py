@@ -5,7 +5,6 @@ import torch.nn.functional as F
 
 from tui.core.bench import f32, fn, i32, ptr
 
-SOURCE = "rmsnorm.cu"
 EPS = 1e-6
 BENCH = [("rms_norm 32768x4096 fp16", {"rows": 32768, "cols": 4096, "op": "rms_norm"}),
          ("fused_add_rms_norm 32768x4096 fp16", {"rows": 32768, "cols": 4096, "op": "fused_add"})]

@@ -3,7 +3,6 @@ import torch
 
 from tui.core.bench import fn, i32, ptr
 
-SOURCE = "sgemm.cu"
 BENCH = [("4096^3 fp32 (TF32 off)", {"m": 4096, "n": 4096, "k": 4096})]
 TEST_SIZES = [{"m": 1, "n": 1, "k": 1}, {"m": 127, "n": 129, "k": 65}, {"m": 256, "n": 256, "k": 256},
               {"m": 100, "n": 300, "k": 7}, {"m": 513, "n": 1001, "k": 130}]

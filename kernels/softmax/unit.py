@@ -4,7 +4,6 @@ import torch
 
 from tui.core.bench import fn, i32, ptr
 
-SOURCE = "softmax.cu"
 BENCH = [("32768x4096 fp16", {"rows": 32768, "cols": 4096, "dtype": "float16"}),
          ("32768x4096 fp32", {"rows": 32768, "cols": 4096, "dtype": "float32"})]
 TEST_SIZES = [{"rows": r, "cols": c, "dtype": d}

@@ -3,7 +3,6 @@ import torch
 
 from tui.core.bench import fn, i32, ptr
 
-SOURCE = "transpose.cu"
 BENCH = [("16384x16384 fp32", {"rows": 16384, "cols": 16384})]
 TEST_SIZES = [{"rows": 1, "cols": 1}, {"rows": 33, "cols": 65}, {"rows": 100, "cols": 257},
               {"rows": 1023, "cols": 31}, {"rows": 2049, "cols": 4095}]

@@ -3,7 +3,6 @@ import torch
 
 from tui.core.bench import fn, i64, ptr
 
-SOURCE = "vector_add.cu"
 BENCH = [("n=2^28 fp32", {"n": 1 << 28})]
 TEST_SIZES = [{"n": 1}, {"n": 3}, {"n": 4099}, {"n": 1_000_003}]
 

@@ -18,6 +18,8 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from .paths import content_root
 
 # ---- small launch helpers used by every unit.py -------------------------------------------
@@ -86,6 +88,9 @@ def load_unit(name: str, root: Path | None = None):
     spec.loader.exec_module(module)
     module.DIR = folder
     module.NAME = name
+    # kernel.yaml names the .cu: the CUDA lab's solution, one file for both.
+    meta = yaml.safe_load((folder / "kernel.yaml").read_text(encoding="utf-8"))
+    module.SOURCE_PATH = (folder / meta["source"]).resolve()
     return module
 
 
@@ -93,7 +98,7 @@ def compile_unit(unit, source: Path | None = None):
     """The unit's RawModule, from its own .cu or from `source` (a learner's copy)."""
     from .labs.cuda_compile import load_module
 
-    return load_module(Path(source) if source else unit.DIR / unit.SOURCE)
+    return load_module(Path(source) if source else unit.SOURCE_PATH)
 
 
 def _model(unit, size, t):

@@ -16,7 +16,6 @@ from ..core.links import resolve_link
 from ..core.store import progress
 from ..widgets.footer import KeyFooter
 
-
 FIRST_PAINT_LINES = 40
 
 

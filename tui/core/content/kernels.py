@@ -64,7 +64,7 @@ def _load_kernel(ctx: LoadContext, path: Path) -> None:
     item = Kernel(
         id=ident,
         title=f.str("title"),
-        source=(folder / cu).relative_to(ctx.root).as_posix() if cu else "",
+        source=(folder / cu).resolve().relative_to(ctx.root.resolve()).as_posix() if cu else "",
         unit=(folder / unit).relative_to(ctx.root).as_posix() if unit else "",
         bound=f.choice("bound", ("memory", "compute")),
         lab=f.str("lab", None),
