@@ -6,7 +6,7 @@ import importlib
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 
 def _bindings_of(cls) -> list[Binding]:
@@ -16,10 +16,15 @@ def _bindings_of(cls) -> list[Binding]:
     return out
 
 
+def key_text(app, binding: Binding) -> str:
+    """'left,left_square_bracket' -> '←, ['."""
+    return ", ".join(app.get_key_display(Binding(key.strip(), "")) for key in binding.key.split(","))
+
+
 def all_bindings(app) -> list[tuple[str, str, str]]:
     from ..app import SCREENS
 
-    rows = [("Everywhere", b.key, b.description) for b in _bindings_of(type(app))]
+    rows = [("Everywhere", key_text(app, b), b.description) for b in _bindings_of(type(app))]
     rows.append(("Everywhere", "ctrl+p", "Command palette: jump to any day, lesson, lab or drill"))
     from .today import TodayScreen
 
@@ -37,7 +42,7 @@ def all_bindings(app) -> list[tuple[str, str, str]]:
         seen.add(cls)
         for b in _bindings_of(cls):
             if b.description:
-                rows.append((name, b.key, b.description))
+                rows.append((name, key_text(app, b), b.description))
     return rows
 
 
@@ -45,8 +50,9 @@ class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]Keys[/b]  (Esc closes)", id="help-title")
-        yield DataTable(id="help-table", cursor_type="row")
+        table = DataTable(id="help-table", cursor_type="row")
+        table.border_title = "Keys (Esc closes)"
+        yield table
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -81,9 +81,13 @@ class TodayScreen(Screen):
             f"[b]Day {number}[/b] · Week {day.week}{': ' + week if week else ''}\n[b $accent]{day.title}[/]{marker}"
         )
         streak = f"streak {standing.streak} day{'s' if standing.streak != 1 else ''}"
+        day_zero = catalog.days.get(0)
+        hint = ""
+        if number == 1 and day_zero and not plan.day_progress(catalog, db)[0].complete:
+            hint = " · Day 0 (prerequisites and setup) is one ← away"
         self.query_one("#standing", Static).update(
             f"Calendar day {standing.calendar_day} of {plan.LAST_DAY} · {standing.pace_text()} · {streak}"
-            f" · {day.hours:g} h planned"
+            f" · {day.hours:g} h planned{hint}"
         )
         objectives = "\n".join(f"  • {o}" for o in day.objectives)
         self.query_one("#objectives", Static).update(f"[b]Objectives[/b]\n{objectives}")
