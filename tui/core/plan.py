@@ -113,3 +113,23 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
             minutes = getattr(item, "minutes", None)
         entries.append(ChecklistEntry(key, kind, ident, title, minutes, key in done, available))
     return entries
+
+
+def settle_cards(catalog: Catalog, db: Database, number: int) -> bool:
+    """Tick the day's cards item once its review is done: nothing left to study
+    today in its decks, and at least one card reviewed today. True if ticked."""
+    day = catalog.days.get(number)
+    if day is None or not day.cards or not catalog.cards:
+        return False
+    key = next(k for k, kind in day.checklist() if kind == "cards")
+    if key in progress.done_items(db, number):
+        return False
+    reviewed = db.execute(
+        "select 1 from activity where kind = 'review' and date = ? limit 1", [progress.today().isoformat()]
+    ).fetchone()
+    from . import srs
+
+    if not reviewed or len(srs.build_queue(db, catalog, day.cards)):
+        return False
+    progress.set_done(db, number, key, True)
+    return True

@@ -41,6 +41,7 @@ class TodayScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.day_number: int | None = None  # None: follow the learner's current day
+        self.shown_day: int | None = None  # the day on screen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,6 +56,8 @@ class TodayScreen(Screen):
         self.show_day(None)
 
     def on_screen_resume(self) -> None:
+        if plan.settle_cards(self.app.catalog, self.app.db, self.shown_day):
+            self.notify("Today's cards are done: ticked.")
         self.refresh_day()
 
     def show_day(self, number: int | None) -> None:

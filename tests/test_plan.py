@@ -1,0 +1,39 @@
+"""Where the learner stands, and the cards item that ticks itself when the review is done."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tui.core import plan, srs
+from tui.core.content import load_catalog
+from tui.core.store import progress
+
+DECKS = Path(__file__).parent / "fixtures" / "decks"
+CONTENT = Path(__file__).parent / "fixtures" / "content"
+
+
+def test_standing_counts_pace_from_the_start_date(db):
+    catalog = load_catalog(CONTENT)
+    start = progress.start_date(db)
+    on = start + dt.timedelta(days=3)
+    standing = plan.standing(catalog, db, on)
+    assert standing.current_day == 1 and standing.calendar_day == 4
+    assert standing.ahead == -3 and standing.pace_text() == "3 days behind the calendar"
+    for key, _ in catalog.days[1].checklist():
+        progress.set_done(db, 1, key, True)
+    assert plan.standing(catalog, db, on).current_day == 2
+
+
+def test_cards_item_ticks_itself_only_when_nothing_is_left_today(db):
+    catalog = load_catalog(DECKS)
+    key = next(k for k, kind in catalog.days[1].checklist() if kind == "cards")
+    assert not plan.settle_cards(catalog, db, 1)  # nothing reviewed yet
+    queue = srs.build_queue(db, catalog, catalog.days[1].cards)
+    assert len(queue) > 0
+    for card_id in queue.new[:-1]:
+        srs.grade(db, card_id, 4)
+    assert not plan.settle_cards(catalog, db, 1)  # one card still new today
+    srs.grade(db, queue.new[-1], 4)
+    assert plan.settle_cards(catalog, db, 1)
+    assert key in progress.done_items(db, 1)
+    assert not plan.settle_cards(catalog, db, 1)  # ticking is said once
