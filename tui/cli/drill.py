@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from .common import content_and_store
+
 
 def register(sub) -> None:
     p = sub.add_parser("drill", help="a timed whiteboard drill in the terminal")
@@ -21,17 +23,6 @@ def register(sub) -> None:
     p.add_argument("--key-env", default="", help="NAME of the environment variable holding the API key")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per reply (default 30)")
     p.set_defaults(func=run_model)
-
-
-def _open():
-    from ..core.content import load_catalog_cached
-    from ..core.store import StoreError, open_store
-
-    try:
-        return load_catalog_cached(), open_store()
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
 
 
 def _read_block(prompt: str) -> str | None:
@@ -53,7 +44,7 @@ def _mmss(seconds: float) -> str:
 def run_drill(args) -> int:
     from ..core import drills
 
-    catalog, db = _open()
+    catalog, db = content_and_store()
     if args.question and args.question not in catalog.questions:
         print(f"error: no question '{args.question}'", file=sys.stderr)
         return 2
@@ -107,7 +98,7 @@ def run_drill(args) -> int:
 def run_interview(args) -> int:
     from ..core import interview, llm
 
-    catalog, db = _open()
+    catalog, db = content_and_store()
     if not catalog.interviewers:
         print("error: no interviewers in data/interviewers.yaml", file=sys.stderr)
         return 2
@@ -170,7 +161,7 @@ def run_interview(args) -> int:
 def run_model(args) -> int:
     from ..core import llm
 
-    catalog, db = _open()
+    catalog, db = content_and_store()
     if not args.base_url:
         config = llm.config_from_settings(db)
         print("no model set: interviews are scripted" if config is None else

@@ -36,23 +36,12 @@ def run_anki(args) -> int:
 
 
 def run_progress(args) -> int:
-    try:
-        from ..core.progress_export import export_progress
-    except ImportError as exc:
-        if getattr(exc, "name", "") != "tui.core.progress_export":
-            raise
-        print("error: progress export is not available in this version yet "
-              "(tui.core.progress_export is missing)", file=sys.stderr)
-        return 2
-    from ..core.content import load_catalog
-    from ..core.store import StoreError, open_store
+    from ..core.content import load_catalog_cached
+    from ..core.progress_export import export_progress
+    from .common import open_store_or_exit
 
-    try:
-        db = open_store()
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    text = export_progress(db, load_catalog(), args.format)
+    db = open_store_or_exit()
+    text = export_progress(db, load_catalog_cached(), args.format)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

@@ -16,7 +16,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..core.content import load_catalog
     from ..core.gaps import analyse, report_text
-    from ..core.store import StoreError, open_store
+    from .common import open_store_or_exit
 
     catalog = load_catalog()
     if args.list_roles:
@@ -27,11 +27,7 @@ def run(args) -> int:
         known = ", ".join(sorted(catalog.roles)) or "none defined"
         print(f"error: unknown role {args.role!r} (known: {known})", file=sys.stderr)
         return 2
-    try:
-        db = open_store()
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    db = open_store_or_exit()
     try:
         report = analyse(catalog, db, args.role)
     finally:

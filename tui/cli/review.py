@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from .common import content_and_store
+
 
 def register(sub) -> None:
     p = sub.add_parser("review", help="review due flashcards in the terminal")
@@ -34,21 +36,6 @@ def register(sub) -> None:
     c.add_argument("--new-per-day", type=int, help="new cards introduced per day (default 20)")
     c.add_argument("--review-limit", type=int, help="most reviews shown per day (default 200)")
     c.set_defaults(func=run_config)
-
-
-def _open():
-    from ..core.content import load_catalog
-    from ..core.store import StoreError, open_store
-
-    catalog = load_catalog()
-    try:
-        db = open_store()
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return catalog, None
-    if catalog.errors:
-        print(f"note: {len(catalog.errors)} content problems (see `vlearn doctor`)", file=sys.stderr)
-    return catalog, db
 
 
 class _Keys:
@@ -90,9 +77,7 @@ class _Keys:
 def run(args) -> int:
     if args.optimize:
         return run_optimize(args)
-    catalog, db = _open()
-    if db is None:
-        return 1
+    catalog, db = content_and_store()
     names = set(catalog.decks) | catalog.card_tags()
     unknown = [d for d in args.deck if d not in names]
     if unknown:
@@ -163,9 +148,7 @@ def _review(args, catalog, db, keys) -> int:
 def run_optimize(args) -> int:
     from ..core import srs
 
-    _, db = _open()
-    if db is None:
-        return 1
+    _, db = content_and_store()
     print("fitting FSRS parameters to your review history ...", flush=True)
     try:
         fit = srs.optimize(db, apply=not getattr(args, "dry_run", False))
@@ -179,9 +162,7 @@ def run_optimize(args) -> int:
 def run_stats(args) -> int:
     from ..core import srs
 
-    catalog, db = _open()
-    if db is None:
-        return 1
+    catalog, db = content_and_store()
     print(srs.stats_text(db, catalog))
     return 0
 
@@ -189,9 +170,7 @@ def run_stats(args) -> int:
 def run_config(args) -> int:
     from ..core import srs
 
-    _, db = _open()
-    if db is None:
-        return 1
+    _, db = content_and_store()
     try:
         if args.retention is not None:
             srs.set_retention(db, args.retention)
