@@ -108,11 +108,13 @@ def test_undo_restores_the_previous_state_exactly(db):
     srs.grade(db, "alpha-1", Rating.Good, T0 + dt.timedelta(minutes=10), sched=sched)
     before = row(db, "alpha-1")
     logs = db.execute("select count(*) from srs_reviews").fetchone()[0]
+    activity = db.execute("select count(*) from activity").fetchone()[0]
     last = srs.grade(db, "alpha-1", Rating.Again, T0 + dt.timedelta(days=3), sched=sched)
     assert row(db, "alpha-1") != before
     assert srs.undo(db, last.review_id) == "alpha-1"
     assert row(db, "alpha-1") == before
     assert db.execute("select count(*) from srs_reviews").fetchone()[0] == logs
+    assert db.execute("select count(*) from activity").fetchone()[0] == activity  # no phantom study
     with pytest.raises(ValueError):
         srs.undo(db, first.review_id)  # not the card's latest answer
     # undoing a new card's first answer makes it new again

@@ -262,6 +262,9 @@ def undo(db: Database, review_id: int) -> str:
         raise ValueError(f"review {review_id} is not the latest answer for {card_id}")
     with db.atomic():
         db.execute("delete from srs_reviews where id = ?", [review_id])
+        # The answer never happened: nor did its study activity (streak, study time).
+        db.execute("delete from activity where id = (select max(id) from activity where kind = 'review' and ref = ?)",
+                   [card_id])
         if before is None:
             db.execute("delete from srs_cards where card_id = ?", [card_id])
         else:
