@@ -21,8 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 VLEARN = """
 from tui.app import VlearnApp
 class Bench(VlearnApp):
-    def on_mount(self):
-        super().on_mount()
+    def on_mount(self):  # VlearnApp.on_mount runs too: Textual calls every class's handler
         def ready():
             from tui.screens.today import TodayScreen, ChecklistItem
             assert isinstance(self.screen, TodayScreen) and self.screen.query(ChecklistItem)

@@ -232,8 +232,7 @@ STARTUP_IMPORTS = """
 import sys
 from tui.app import VlearnApp
 class Probe(VlearnApp):
-    def on_mount(self):
-        super().on_mount()
+    def on_mount(self):  # VlearnApp.on_mount runs too: Textual calls every class's handler
         def report():
             heavy = sorted(n for n in ("torch", "cupy", "triton", "numpy", "pandas") if n in sys.modules)
             print(type(self.screen).__name__, heavy, flush=True)

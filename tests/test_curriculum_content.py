@@ -108,7 +108,9 @@ async def test_every_lesson_renders_in_the_lesson_screen(catalog, vlearn_home):
             await pilot.pause()
             screen = app.screen
             assert type(screen).__name__ == "LessonScreen" and screen.lesson.id == lesson_id
-            assert len(screen.query_one("#doc", Markdown).children) > 5, lesson_id  # rendered into blocks
+            document = screen.query_one("#doc", Markdown)
+            assert len(document.children) > 5, lesson_id  # rendered into blocks
+            assert document.source == screen.body, lesson_id  # all of it, once
             assert screen.query_one("#toc").table_of_contents, lesson_id  # headings found
             await pilot.press("escape")
             await pilot.pause()

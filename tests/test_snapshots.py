@@ -29,3 +29,51 @@ def test_lesson_snapshot(snap_compare, vlearn_home):
 
 def test_help_snapshot(snap_compare, vlearn_home):
     assert snap_compare(app(vlearn_home), terminal_size=SIZE, press=["question_mark"])
+
+
+class OneScreen(VlearnApp):
+    """The app with one more screen pushed over Today, for screens that take arguments."""
+
+    def __init__(self, home: Path, content: Path, make_screen):
+        super().__init__(catalog=load_catalog(content), db=open_store(home / "progress.db"))
+        self.make_screen = make_screen
+
+    def on_mount(self) -> None:
+        # VlearnApp.on_mount (which pushes Today) runs too: Textual calls every
+        # class's handler. Push ours after it.
+        self.call_after_refresh(lambda: self.push_screen(self.make_screen()))
+
+
+class FrozenClock:
+    def __call__(self) -> float:
+        return 100.0
+
+
+def test_drill_snapshot(snap_compare, vlearn_home):
+    from tui.screens.drill import DrillScreen
+
+    app = OneScreen(vlearn_home, FIXTURE, lambda: DrillScreen("t-question", clock=FrozenClock()))
+    assert snap_compare(app, terminal_size=SIZE, press=["ctrl+g"])
+
+
+def test_review_snapshot(snap_compare, vlearn_home):
+    import random
+
+    from tui.screens.review import ReviewScreen
+
+    random.seed(7)  # fsrs fuzzes longer intervals with the global random module
+
+    decks = Path(__file__).parent / "fixtures" / "decks"
+    app = OneScreen(vlearn_home, decks, lambda: ReviewScreen(["alpha"]))
+    assert snap_compare(app, terminal_size=SIZE, press=["space"])
+
+
+def test_interview_picker_snapshot(snap_compare, vlearn_home):
+    from tui.screens.interview import InterviewScreen
+
+    app = OneScreen(vlearn_home, FIXTURE, lambda: InterviewScreen(None))
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_problems_snapshot(snap_compare, vlearn_home):
+    assert snap_compare(app(vlearn_home), terminal_size=SIZE, press=["exclamation_mark"])

@@ -101,11 +101,6 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
             names = [catalog.decks[d].title if d in catalog.decks else d for d in day.cards]
             available = bool(catalog.cards)
             title = "Review cards: " + ", ".join(names)
-            if available:
-                from . import srs
-
-                queue = srs.build_queue(db, catalog, day.cards)
-                title += f"  ({len(queue.due)} due, {len(queue.new)} new)"
         elif kind == "drill":
             item = catalog.questions.get(ident)
             available = item is not None
@@ -113,6 +108,17 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
             minutes = getattr(item, "minutes", None)
         entries.append(ChecklistEntry(key, kind, ident, title, minutes, key in done, available))
     return entries
+
+
+def cards_note(catalog: Catalog, db: Database, number: int) -> str:
+    """'3 due, 20 new' for the day's decks ('' when the day has none)."""
+    day = catalog.days.get(number)
+    if day is None or not day.cards or not catalog.cards:
+        return ""
+    from . import srs  # fsrs is not needed to draw Today, only to fill this in
+
+    queue = srs.build_queue(db, catalog, day.cards)
+    return f"{len(queue.due)} due, {len(queue.new)} new"
 
 
 def settle_cards(catalog: Catalog, db: Database, number: int) -> bool:

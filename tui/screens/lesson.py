@@ -171,7 +171,8 @@ class LessonScreen(DocumentScreen):
         yield from super().compose()
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual also runs DocumentScreen.on_mount (handlers run for every class
+        # in the MRO), so calling super() here would load the document twice.
         progress.mark_lesson_read(self.app.db, self.lesson.id)
 
 

@@ -19,12 +19,19 @@ class ChecklistItem(ListItem):
         super().__init__(classes="done" if entry.done else "")
         self.entry = entry
 
-    def compose(self) -> ComposeResult:
+    def text(self, note: str = "") -> str:
         e = self.entry
         box = "[x]" if e.done else "[ ]"
         minutes = f"  {e.minutes} min" if e.minutes else ""
         missing = "  (not written yet)" if not e.available else ""
-        yield Label(f"{box} {KIND_LABEL.get(e.kind, '     ')}  {e.title}{minutes}{missing}", markup=False)
+        note = f"  ({note})" if note else ""
+        return f"{box} {KIND_LABEL.get(e.kind, '     ')}  {e.title}{note}{minutes}{missing}"
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.text(), markup=False)
+
+    def show_note(self, note: str) -> None:
+        self.query_one(Label).update(self.text(note))
 
 
 class TodayScreen(Screen):
@@ -100,6 +107,13 @@ class TodayScreen(Screen):
         if checklist.children:
             checklist.index = min(index or 0, len(checklist.children) - 1)
         self.shown_day = number
+        self.call_after_refresh(self.show_card_counts)
+
+    def show_card_counts(self) -> None:
+        """Cards due and new, filled in just after the first paint."""
+        for item in self.query(ChecklistItem):
+            if item.entry.kind == "cards" and item.entry.available:
+                item.show_note(plan.cards_note(self.app.catalog, self.app.db, self.shown_day))
 
     def _selected(self) -> plan.ChecklistEntry | None:
         checklist = self.query_one("#checklist", ListView)
