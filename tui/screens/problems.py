@@ -18,7 +18,8 @@ class ProblemsScreen(ModalScreen):
         problems = self.app.catalog.problems
         errors = [p for p in problems if p.severity == "error"]
         warnings = [p for p in problems if p.severity != "error"]
-        text = [f"[b]{len(errors)} errors, {len(warnings)} warnings[/b] in {escape(str(self.app.catalog.root))}", ""]
+        # Paths are relative to the content root (`vlearn doctor` prints the root).
+        text = [f"[b]{len(errors)} errors, {len(warnings)} warnings[/b] in the content", ""]
         text += [f"[red]error[/]   {escape(str(p))}" for p in errors]
         text += [f"[yellow]warning[/] {escape(str(p))}" for p in warnings]
         with VerticalScroll(id="problems"):
