@@ -54,7 +54,7 @@ def open_store(path: Path | str | None = None) -> Database:
         raise StoreError(f"{path}: exists but is not a file")
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
-        db = Database(conn)
+        db = Database(conn, execute_plugins=False)  # no sqlite-utils plugins: skips an entry-point scan
         # Touch the file to find out early whether it is a database at all.
         db.execute("select count(*) from sqlite_master").fetchone()
         db.execute("PRAGMA journal_mode=WAL")
