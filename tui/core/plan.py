@@ -133,9 +133,11 @@ def settle_cards(catalog: Catalog, db: Database, number: int) -> bool:
     reviewed = db.execute(
         "select 1 from activity where kind = 'review' and date = ? limit 1", [progress.today().isoformat()]
     ).fetchone()
+    if not reviewed:
+        return False
     from . import srs
 
-    if not reviewed or len(srs.build_queue(db, catalog, day.cards)):
+    if len(srs.build_queue(db, catalog, day.cards)):
         return False
     progress.set_done(db, number, key, True)
     return True

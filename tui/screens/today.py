@@ -59,10 +59,8 @@ class TodayScreen(Screen):
             yield ListView(id="checklist")
         yield KeyFooter()
 
-    def on_mount(self) -> None:
-        self.show_day(None)
-
     def on_screen_resume(self) -> None:
+        # Also sent when Today is first shown, so this draws the first frame too.
         if plan.settle_cards(self.app.catalog, self.app.db, self.shown_day):
             self.notify("Today's cards are done: ticked.")
         self.refresh_day()
