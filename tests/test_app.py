@@ -256,3 +256,19 @@ def test_first_paint_split_happens_at_a_heading_outside_code():
     assert first + rest == body
     assert rest.startswith("## Next section") and "# a comment in code" in first
     assert split_for_first_paint("# Title\nshort\n") == ("# Title\nshort\n", "")
+
+
+async def test_ticking_and_browsing_days_with_cards_in_the_plan(vlearn_home):
+    """The cards item fills in its counts after a paint; rebuilding the list must not trip on it."""
+    decks = Path(__file__).parent / "fixtures" / "decks"
+    app = VlearnApp(catalog=load_catalog(decks), db=open_store(vlearn_home / "progress.db"))
+    async with app.run_test(size=(110, 36)) as pilot:
+        await pilot.pause()
+        from tui.screens.today import ChecklistItem
+
+        await pilot.press("down", "space", "right", "left", "left", "right")
+        await pilot.pause()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TodayScreen" and app.screen.shown_day == 1
+        cards = next(i for i in app.screen.query(ChecklistItem) if i.entry.kind == "cards")
+        assert cards.entry.done and cards.note == "0 due, 3 new"

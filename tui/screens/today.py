@@ -18,20 +18,23 @@ class ChecklistItem(ListItem):
     def __init__(self, entry: plan.ChecklistEntry) -> None:
         super().__init__(classes="done" if entry.done else "")
         self.entry = entry
+        self.note = ""  # e.g. "3 due, 20 new", filled in after the first paint
 
-    def text(self, note: str = "") -> str:
+    def text(self) -> str:
         e = self.entry
         box = "[x]" if e.done else "[ ]"
         minutes = f"  {e.minutes} min" if e.minutes else ""
         missing = "  (not written yet)" if not e.available else ""
-        note = f"  ({note})" if note else ""
+        note = f"  ({self.note})" if self.note else ""
         return f"{box} {KIND_LABEL.get(e.kind, '     ')}  {e.title}{note}{minutes}{missing}"
 
     def compose(self) -> ComposeResult:
         yield Label(self.text(), markup=False)
 
     def show_note(self, note: str) -> None:
-        self.query_one(Label).update(self.text(note))
+        self.note = note
+        for label in self.query(Label):  # none yet if the item is still being mounted
+            label.update(self.text())
 
 
 class TodayScreen(Screen):
