@@ -3,6 +3,7 @@ compile check everywhere; correctness and timing too on a GPU)."""
 from __future__ import annotations
 
 from tui.core.drills import run_answer_against_lab
+from tui.core.labs.gpu import has_gpu
 from tui.core.labs.runner import LabRunner
 
 
@@ -12,7 +13,7 @@ def test_a_drill_answer_runs_against_its_lab(catalog, db):
     runner = LabRunner(db, warm=False)
     good = (lab.path / "solution" / lab.files[0]).read_text()
     result = run_answer_against_lab(catalog, question, good, runner)
-    assert result.ok, result.summary()
+    assert result.status == ("passed" if has_gpu() else "compiled"), result.summary()
     broken = good.replace(";", "", 1)
     result = run_answer_against_lab(catalog, question, broken, runner)
     assert not result.ok

@@ -21,7 +21,7 @@ def test_fixture_labs_and_project_load():
     assert (add.track, add.day, add.files, add.gpu, add.timeout_s) == ("python", 3, ["add.py"], "none", 10.0)
     assert add.hints[0] == "Read the test."
     assert catalog.labs["fx-hang"].timeout_s == 1.5
-    assert catalog.labs["fx-gpu"].gpu == "optional"
+    assert catalog.labs["fx-gpu"].gpu == "required"
     project = catalog.projects["fx-project"]
     assert [s.id for s in project.stages] == ["add", "mul"]
     assert [p.name for _s, p in project.test_runs()] == ["stage1", "stage2"]

@@ -7,8 +7,9 @@ import shutil
 from test_lab_support import FIXTURES, fixture_catalog
 
 from tui.cli import labs as labs_cli
+from tui.core.labs.gpu import has_gpu
 from tui.core.labs.runner import LabRunner
-from tui.core.labs.verify import gpu_available, verify
+from tui.core.labs.verify import verify
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +27,7 @@ def test_verify_fixture_labs_and_project():
     assert [v.ok for v in verdicts] == [True, True, True], lines
     assert lines[-1] == "3 passed, 0 failed"
     gpu_line = next(line for line in lines if "fx-gpu" in line)
-    assert ("compile-only (no GPU here)" in gpu_line) == (not gpu_available())
+    assert ("compile-only (no GPU here)" in gpu_line) == (not has_gpu())
     assert "starter fails stage 1" in next(line for line in lines if "fx-project" in line)
 
 

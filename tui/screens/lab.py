@@ -197,7 +197,7 @@ class LabScreen(Screen):
         before = labrunner.lab_state(self.app.db, self.item.id).state
         labrunner.record_run(self.app.db, result)
         self.last_result = result
-        colour = "green" if result.ok else "red"
+        colour = "green" if result.ok else "yellow" if result.status == "compiled" else "red"
         self.query_one("#lab-status", Static).update(f"[{colour}]{result.summary()}[/]")
         table = self.query_one("#lab-results", DataTable)
         table.clear()
@@ -208,7 +208,7 @@ class LabScreen(Screen):
         log = self.query_one("#lab-log", RichLog)
         log.clear()
         for note in result.notes:
-            log.write(Text("! " + note, style="bold red"))
+            log.write(Text("! " + note, style="bold yellow" if result.status == "compiled" else "bold red"))
         for figures in result.perf:
             log.write("perf: " + "  ".join(f"{k}={v}" for k, v in figures.items() if k != "_test"))
         for t in result.tests:
