@@ -166,3 +166,23 @@ async def test_killing_the_app_mid_drill_keeps_the_autosaved_answer(vlearn_home)
         assert screen.resumed
         assert screen.query_one("#scratch").text == "half an answer"
         assert screen.drill.elapsed() == 6.0  # the clock carries on from the autosave
+
+
+async def test_ctrl_e_ends_the_interview_even_from_the_answer_box(vlearn_home):
+    from tui.core.interview import ScriptedDriver
+    from tui.screens.interview import InterviewScreen
+
+    app = make_app(vlearn_home)
+    async with app.run_test(size=(110, 40)) as pilot:
+        screen = InterviewScreen("t-iv", driver=ScriptedDriver(), rng=random.Random(1))
+        app.push_screen(screen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(*"my answer")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(*"half typed")  # focus is in the answer box
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert screen.session.done and [q.id for q in screen.grading] == [screen.session.questions[0].id]

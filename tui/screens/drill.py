@@ -75,13 +75,17 @@ class DrillScreen(Screen):
             self.notify("Time is up.", severity="warning")
             self.finish()
             return
-        unlocked = len(drill.unlocked_hints())
-        total = len(self.question.hints)
-        next_mark = next((drill.hint_mark(i) for i in range(total) if drill.elapsed() < drill.hint_mark(i)), None)
-        later = f" · next hint unlocks at {clock_text(next_mark)}" if next_mark is not None else ""
+        total, taken = len(self.question.hints), len(drill.taken_hints())
+        following = drill.next_hint()
+        if following is None:
+            hints = f"hints {taken}/{total} taken"
+        elif drill.elapsed() >= drill.hint_mark(following):
+            hints = f"hints {taken}/{total} taken · hint {following + 1} is free now (ctrl+g)"
+        else:
+            free_in = clock_text(drill.hint_mark(following) - drill.elapsed())
+            hints = f"hints {taken}/{total} taken · hint {following + 1} is free in {free_in} (ctrl+g now counts as early)"
         self.query_one("#drill-clock", Static).update(
-            f"[b]{clock_text(drill.remaining())}[/b] left of {clock_text(drill.limit_s)} · "
-            f"hints {len(drill.taken_hints())} taken, {unlocked}/{total} unlocked{later}"
+            f"[b]{clock_text(drill.remaining())}[/b] left of {clock_text(drill.limit_s)} · {hints}"
             + (f" · lab {self.question.lab} (ctrl+r runs your answer)" if self.question.lab else "")
         )
 
@@ -106,6 +110,12 @@ class DrillScreen(Screen):
         self.query_one("#drill-hints", Static).update(shown)
         if early:
             self.notify("Taken before its time mark: recorded as an early hint.")
+        self.tick()  # the status line counts it at once
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "run_lab":  # offered only for questions that name a lab
+            return bool(self.question.lab and self.question.lab in self.app.catalog.labs)
+        return True
 
     def action_submit(self) -> None:
         if self.reviewing:
@@ -124,10 +134,13 @@ class DrillScreen(Screen):
         work_area.remove_children()
         how = "time ran out" if drill.status == "timed_out" else "submitted"
         self.query_one("#drill-clock", Static).update(
-            f"[b]{how}[/b] after {clock_text(min(drill.elapsed(), drill.limit_s))} · tick the rubric points your answer covers, then ctrl+s"
+            f"[b]{how}[/b] after {clock_text(min(drill.elapsed(), drill.limit_s))} · "
+            "tick the points your answer covers: ↑/↓ move, space ticks, ctrl+s saves the grade"
         )
         side = Horizontal(
-            VerticalScroll(Markdown(f"### Your answer\n\n```\n{drill.answer}\n```"), id="drill-yours"),
+            # Plain text that wraps: a code block would cut long lines at the pane edge.
+            VerticalScroll(Static("[b]Your answer[/b]\n"), Static(drill.answer or "(empty)", markup=False),
+                           id="drill-yours"),
             VerticalScroll(Markdown(f"### Model answer\n\n{q.model_answer}"), id="drill-model"),
             id="drill-compare",
         )

@@ -19,7 +19,7 @@ from .drill import clock_text
 class InterviewScreen(Screen):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send answer / save grade"),
-        Binding("ctrl+e", "end", "End interview"),
+        Binding("ctrl+e", "end", "End interview", priority=True),  # the answer box would take it as end-of-line
         Binding("escape", "app.pop_screen", "Leave"),
     ]
 
