@@ -273,6 +273,7 @@ class LabScreen(Screen):
             if yes:
                 backup = reset_workspace(self.item)
                 self.notify(f"Starter files restored. Your old copy is in {backup}", title="Reset")
+                self.action_run()  # show where the fresh starter stands, not the old results
 
         self.app.push_screen(ConfirmScreen(f"Replace your files in {editable_files(self.item)[0].parent} with the starter? "
                                            "The current copy is kept as a backup."), done)
