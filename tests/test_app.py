@@ -130,7 +130,7 @@ async def test_help_lists_bindings_of_every_screen(vlearn_home):
         from textual.widgets import DataTable
 
         table = app.screen.query_one(DataTable)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         wheres = {r[0] for r in rows}
         assert {"Everywhere", "Today", "Lesson", "Plan"} <= wheres
         assert any(r[1] == "ctrl+p" for r in rows)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
@@ -58,5 +59,5 @@ class HelpScreen(ModalScreen):
         table = self.query_one(DataTable)
         table.add_columns("Where", "Key", "Does")
         for row in all_bindings(self.app):
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # keys like '[' are not markup
         table.focus()

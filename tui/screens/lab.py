@@ -202,9 +202,11 @@ class LabScreen(Screen):
         table = self.query_one("#lab-results", DataTable)
         table.clear()
         for t in result.tests:
-            first = (t.message.splitlines() or [""])[0]
+            # The header shows the folder; in the table, paths under it are just file names.
+            first = (t.message.splitlines() or [""])[0].replace(f"{result.target}/", "")
             name = f"[{t.stage}] {t.name}" if t.stage else t.name
-            table.add_row(Text.from_markup(MARK.get(t.outcome, t.outcome)), name, f"{t.duration:.3f}s", first[:120])
+            # Text, not str: DataTable would read "[fp32-262144]" in a test id as markup and drop it.
+            table.add_row(Text.from_markup(MARK.get(t.outcome, t.outcome)), Text(name), f"{t.duration:.3f}s", Text(first[:120]))
         log = self.query_one("#lab-log", RichLog)
         log.clear()
         for note in result.notes:
@@ -313,7 +315,7 @@ class LabListScreen(Screen):
         for item in all_labs(catalog):
             state = labrunner.lab_state(db, item.id).state
             track = "project" if item.kind == "project" else item.track
-            table.add_row(Text.from_markup(STATE_MARK[state]), item.id, item.title, track, str(item.day),
+            table.add_row(Text.from_markup(STATE_MARK[state]), item.id, Text(item.title), track, str(item.day),
                           str(item.minutes), key=item.id)
         self.query_one("#labs-progress", Static).update(progress_line(db, catalog))
 

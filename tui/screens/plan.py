@@ -1,6 +1,7 @@
 """Plan: all 29 days by week, with completion."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -49,7 +50,7 @@ class PlanScreen(Screen):
             p = days[number]
             here = "▶ " if number == standing.current_day else ""
             table.add_row(
-                f"{here}{number}", str(day.week), day.title, day.module,
+                f"{here}{number}", str(day.week), Text(day.title), day.module,
                 f"{p.done}/{p.total}", bar(p.done, p.total), f"{day.hours:g}", key=str(number),
             )
         if catalog.days:

@@ -47,7 +47,10 @@ def load_lab_module(lab_dir: Path, filename: str):
     name = f"vlearn_lab_{path.stem}_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    code = _compiled(path)  # a SyntaxError here names the learner's file and line
+    try:
+        code = _compiled(path)
+    except SyntaxError as exc:  # one line the learner can act on, not a traceback
+        pytest.fail(f"{path.name}:{exc.lineno}: SyntaxError: {exc.msg}", pytrace=False)
     sys.path.insert(0, str(path.parent))  # let the file import its neighbours
     sys.modules[name] = module  # dataclasses and typing look the module up by name
     try:
