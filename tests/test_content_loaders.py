@@ -140,3 +140,9 @@ def test_missing_plan_is_reported(content):
     (content / "curriculum/plan.yaml").unlink()
     catalog = load_catalog(content)
     assert problems(catalog) == ["curriculum/plan.yaml:0: file is missing"]
+
+
+def test_an_empty_file_is_an_error_not_a_silent_gap(content):
+    (content / "curriculum/modules/m01_basics/module.yaml").write_text("")
+    errors = problems(load_catalog(content))
+    assert "curriculum/modules/m01_basics/module.yaml:1: file is empty: expected a mapping" in errors

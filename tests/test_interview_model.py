@@ -40,6 +40,17 @@ def make_handler(canned: Canned):
             if mode == "slow":
                 canned.release.wait(10)  # longer than the client's timeout
                 return
+            if mode == "drop":  # the server dies mid-request: no status line at all
+                self.close_connection = True
+                return
+            if mode == "cut":  # a stream that stops before its [DONE]
+                chunk = json.dumps({"choices": [{"delta": {"content": "Hel"}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b"data: " + chunk + b"\n\n")
+                self.close_connection = True
+                return
             if mode == "garbage":
                 self._send(b"this is not json", "application/json")
                 return
@@ -200,3 +211,23 @@ def test_weakest_components_are_asked_first_once_there_is_evidence(db, catalog, 
     picked = [q.id for q in pick_questions(catalog, db, interviewer, 3, random.Random(0))]
     assert picked.index("t-q2") == 2  # the strong component comes last
     assert set(picked[:2]) == {"t-q3", "t-question"}
+
+
+def test_a_dropped_connection_a_cut_stream_and_a_bad_url_are_model_errors(server, client):
+    server.replies = [("drop", ""), ("cut", "")]
+    with pytest.raises(LLMError) as dropped:
+        client.complete([{"role": "user", "content": "x"}])
+    with pytest.raises(LLMError) as cut:
+        client.stream([{"role": "user", "content": "x"}])
+    bad = ChatClient(ModelConfig(base_url="http://[bad", model="m"))
+    with pytest.raises(LLMError) as url:
+        bad.complete([{"role": "user", "content": "x"}])
+    assert (dropped.value.kind, cut.value.kind, url.value.kind) == ("network", "malformed", "network")
+
+
+def test_a_dropped_connection_mid_interview_carries_on_scripted(db, catalog, interviewer, client, server):
+    server.replies = [("drop", "")]
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(4), count=1)
+    session.start()
+    assert session.next_question() == session.current.prompt
+    assert "(network:" in session.notices[0]

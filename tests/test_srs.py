@@ -292,3 +292,10 @@ def test_store_reopens_with_srs_tables(vlearn_home):
     again = open_store(vlearn_home / "p.db")
     assert srs.load_card(again, "x") is not None
     assert {"srs_cards", "srs_reviews"} <= set(again.table_names())
+
+
+def test_a_card_removed_from_the_content_does_not_use_up_new_slots(db, cat):
+    srs.grade(db, "no-longer-in-any-deck", Rating.Good)
+    queue = srs.build_queue(db, cat)
+    assert "no-longer-in-any-deck" not in queue.due + queue.new
+    assert queue.new_left == srs.settings(db).new_per_day

@@ -74,3 +74,34 @@ def test_streak_counts_consecutive_active_days(db):
     # Before today's first activity the streak still counts up to yesterday.
     assert progress.streak(db, today + dt.timedelta(days=1)) == 3
     assert progress.streak(db, today + dt.timedelta(days=2)) == 0
+
+
+def test_a_write_from_one_thread_survives_another_threads_rollback(tmp_path):
+    """The UI thread and a worker share the connection: a tick committed by one
+    must not ride on (and die with) the other's open transaction."""
+    import threading
+
+    db = open_store(tmp_path / "progress.db")
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        try:
+            with db.atomic():
+                db.execute("insert into settings(key, value) values ('doomed', 'x')")
+                inside.set()
+                release.wait(10)
+                raise RuntimeError("the model call failed mid-transaction")
+        except RuntimeError:
+            pass
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(10)
+    ticker = threading.Thread(target=progress.set_done, args=(db, 3, "lesson:x", True))
+    ticker.start()  # blocks until the worker's transaction is over
+    release.set()
+    thread.join(10)
+    ticker.join(10)
+    fresh = open_store(tmp_path / "progress.db")
+    assert progress.done_items(fresh, 3) == {"lesson:x"}
+    assert progress.get_setting(fresh, "doomed") is None

@@ -7,6 +7,7 @@ names, at request time, and never stored, logged or put in an error message.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -75,16 +76,13 @@ class ChatClient:
     def _request(self, messages: list[dict], stream: bool, extra: dict | None = None):
         body = {"model": self.config.model, "messages": messages, "stream": stream,
                 "temperature": self.config.temperature} | (extra or {})
-        request = urllib.request.Request(
-            self.config.base_url.rstrip("/") + "/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"},
-            method="POST",
-        )
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
         key = self.config.api_key()
         if key:
-            request.add_header("Authorization", f"Bearer {key}")
+            headers["Authorization"] = f"Bearer {key}"
         try:
+            request = urllib.request.Request(self.config.base_url.rstrip("/") + "/chat/completions",
+                                             data=json.dumps(body).encode(), headers=headers, method="POST")
             return urllib.request.urlopen(request, timeout=self.config.timeout_s)
         except urllib.error.HTTPError as exc:
             detail = self._scrub(exc.read(500).decode("utf-8", "replace"))
@@ -96,6 +94,9 @@ class ChatClient:
             if isinstance(exc.reason, (socket.timeout, TimeoutError)):
                 raise LLMError("timeout", f"no answer from the model within {self.config.timeout_s:g} s") from None
             raise LLMError("network", f"cannot reach {self.config.base_url}: {self._scrub(str(exc.reason))}") from None
+        except (http.client.HTTPException, OSError, ValueError) as exc:  # dropped connection, bad URL
+            raise LLMError("network", f"the connection to {self.config.base_url} failed: "
+                           f"{self._scrub(str(exc)) or type(exc).__name__}") from None
 
     def complete(self, messages: list[dict], extra: dict | None = None) -> str:
         """One whole reply."""
@@ -107,6 +108,8 @@ class ChatClient:
             raise LLMError("timeout", f"the model stopped answering within {self.config.timeout_s:g} s") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise LLMError("malformed", "the model server's reply was not JSON") from None
+        except (http.client.HTTPException, OSError) as exc:  # cut off mid-reply
+            raise LLMError("network", f"the reply was cut off: {type(exc).__name__}") from None
 
     def stream(self, messages: list[dict], on_text: Callable[[str], None] | None = None) -> str:
         """A streamed reply: `on_text` gets each piece as it arrives; returns the whole."""
@@ -119,6 +122,8 @@ class ChatClient:
                         on_text(piece)
         except TimeoutError:
             raise LLMError("timeout", f"the model stopped streaming within {self.config.timeout_s:g} s") from None
+        except (http.client.HTTPException, OSError) as exc:  # cut off mid-stream
+            raise LLMError("network", f"the stream was cut off: {type(exc).__name__}") from None
         if not parts:
             raise LLMError("malformed", "the streamed reply held no text")
         return "".join(parts)
@@ -156,6 +161,7 @@ def _sse_pieces(response) -> Iterator[str]:
         text = delta.get("content")
         if text:
             yield text
+    raise LLMError("malformed", "the stream ended before its [DONE] marker")
 
 
 def parse_json_reply(text: str) -> dict:

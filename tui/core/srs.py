@@ -299,8 +299,10 @@ def matches(card, names: Iterable[str] | None) -> bool:
     return card.deck in names or any(t in names for t in card.tags)
 
 
-def introduced_on(db: Database, day: dt.date) -> int:
-    return db.execute("select count(*) from srs_cards where introduced = ?", [day.isoformat()]).fetchone()[0]
+def introduced_on(db: Database, day: dt.date, known=None) -> int:
+    """New cards introduced on `day`; with `known` (card ids), only those still in the content."""
+    rows = db.execute("select card_id from srs_cards where introduced = ?", [day.isoformat()]).fetchall()
+    return sum(1 for (card_id,) in rows if known is None or card_id in known)
 
 
 @dataclass
@@ -353,7 +355,7 @@ def build_queue(
             if len(due) >= limit:
                 break
     cursor.close()
-    left = max(0, conf.new_per_day - introduced_on(db, local_date(now)))
+    left = max(0, conf.new_per_day - introduced_on(db, local_date(now), cards))
     if new_limit is not None:
         left = min(left, new_limit)
     new: list[str] = []

@@ -1,6 +1,7 @@
 """Today: the current day of the plan, its checklist, pace and streak."""
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -89,7 +90,7 @@ class TodayScreen(Screen):
         week = catalog.weeks.get(day.week, "")
         marker = "" if number == standing.current_day else "   (browsing — t returns to today)"
         self.query_one("#day-title", Static).update(
-            f"[b]Day {number}[/b] · Week {day.week}{': ' + week if week else ''}\n[b $accent]{day.title}[/]{marker}"
+            f"[b]Day {number}[/b] · Week {day.week}{': ' + escape(week) if week else ''}\n[b $accent]{escape(day.title)}[/]{marker}"
         )
         streak = f"streak {standing.streak} day{'s' if standing.streak != 1 else ''}"
         day_zero = catalog.days.get(0)
@@ -100,7 +101,7 @@ class TodayScreen(Screen):
             f"Calendar day {standing.calendar_day} of {plan.LAST_DAY} · {standing.pace_text()} · {streak}"
             f" · {day.hours:g} h planned{hint}"
         )
-        objectives = "\n".join(f"  • {o}" for o in day.objectives)
+        objectives = "\n".join(f"  • {escape(o)}" for o in day.objectives)
         self.query_one("#objectives", Static).update(f"[b]Objectives[/b]\n{objectives}")
         index = checklist.index
         checklist.clear()

@@ -122,7 +122,13 @@ class Source:
         return None if text is None else self._yaml(text)
 
     def read_mapping(self) -> LineDict | None:
-        data = self.read_yaml()
+        text = self.read_text()
+        if text is None:
+            return None
+        if not text.strip():  # a truncated file must not vanish from the catalog unnoticed
+            self.error(1, "file is empty: expected a mapping")
+            return None
+        data = self._yaml(text)
         if data is None:
             return None
         if not isinstance(data, LineDict):

@@ -8,14 +8,33 @@ reported with `StoreError` and left exactly as it was.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import sqlite3
+import threading
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
 MIGRATIONS_TABLE = Migrations.migrations_table
+
+
+class SharedDatabase(Database):
+    """One connection used by the UI thread and by workers (an interview's model
+    calls run in a thread). sqlite-utils' atomic() nests as a SAVEPOINT when the
+    connection is already in a transaction, so a second thread's write could be
+    rolled back by the first thread's failure after its call had returned. A lock
+    held for the whole atomic block makes each thread's transaction its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._write_lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def atomic(self):
+        with self._write_lock, super().atomic() as db:
+            yield db
 
 
 class StoreError(Exception):
@@ -54,7 +73,7 @@ def open_store(path: Path | str | None = None) -> Database:
         raise StoreError(f"{path}: exists but is not a file")
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
-        db = Database(conn, execute_plugins=False)  # no sqlite-utils plugins: skips an entry-point scan
+        db = SharedDatabase(conn, execute_plugins=False)  # no sqlite-utils plugins: skips an entry-point scan
         # Touch the file to find out early whether it is a database at all.
         db.execute("select count(*) from sqlite_master").fetchone()
         db.execute("PRAGMA journal_mode=WAL")
