@@ -175,7 +175,9 @@ def dashboard_sections(data: dict) -> list[tuple[str, str]]:
                                        for x in data["projects"]) or "no projects yet"),
         f"Cards          new {c['new']} · learning {c['learning']} · young {c['young']} · mature {c['mature']}",
         "Retention      " + (f"{ret['rate']:.0%} ({ret['recalled']}/{ret['answers']} review answers, last {ret['days']} days)"
-                              if ret["rate"] is not None else f"no review answers in the last {ret['days']} days"),
+                              if ret["rate"] is not None
+                              else f"no answers yet to cards in review (new and learning cards don't count), "
+                                   f"last {ret['days']} days"),
         f"Drills graded  {_avg(data['drills'])}",
         f"Interviews     {_avg(data['interviews'])}",
         f"Streak         {data['streak']} day{'s' if data['streak'] != 1 else ''}",

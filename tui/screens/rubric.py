@@ -84,7 +84,7 @@ class RubricScreen(Screen):
         if value:
             lines.append(self.rubric.meaning(value, comp))
         else:
-            lines.append("not rated: press 1-5")
+            lines.append("not rated: press 1-5 (the cursor then moves to the next cell; arrows move freely)")
         self.query_one("#rubric-focus", Static).update("\n".join(lines))
 
     def _show_status(self) -> None:
