@@ -272,3 +272,21 @@ async def test_ticking_and_browsing_days_with_cards_in_the_plan(vlearn_home):
         assert type(app.screen).__name__ == "TodayScreen" and app.screen.shown_day == 1
         cards = next(i for i in app.screen.query(ChecklistItem) if i.entry.kind == "cards")
         assert cards.entry.done and cards.note == "0 due, 3 new"
+
+
+async def test_links_can_be_followed_from_the_keyboard(vlearn_home):
+    app = make_app(vlearn_home)
+    async with app.run_test(size=(110, 36)) as pilot:
+        app.open_item("lesson", "t-intro")
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "LinkPicker"
+        assert [target for _, target in app.screen.links] == [
+            "lesson:t-paging", "02_paging.md", "https://github.com/vllm-project/vllm"]
+        await pilot.press("enter")  # the first link: the paging lesson
+        await pilot.pause()
+        assert type(app.screen).__name__ == "LessonScreen" and app.screen.lesson.id == "t-paging"
+        await pilot.press("f", "escape")
+        await pilot.pause()
+        assert app.screen.lesson.id == "t-paging"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import webbrowser
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Header, Markdown, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Header, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownTableOfContents
+from textual.widgets.option_list import Option
 
+from ..core.content.curriculum import extract_links
 from ..core.links import resolve_link
 from ..core.store import progress
 from ..widgets.footer import KeyFooter
@@ -32,11 +35,34 @@ def split_for_first_paint(body: str) -> tuple[str, str]:
     return body, ""
 
 
+class LinkPicker(ModalScreen[str | None]):
+    """Every link on the page, to follow from the keyboard."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+
+    def __init__(self, links: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.links = links
+
+    def compose(self) -> ComposeResult:
+        options = OptionList(*[Option(Text(f"{text or target}  →  {target}"), id=str(i))
+                               for i, (text, target) in enumerate(self.links)], id="link-list")
+        options.border_title = "Follow a link (enter), esc closes"
+        yield options
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.links[int(event.option.id)][1])
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
 class DocumentScreen(Screen):
     """A Markdown document from the content tree."""
 
     BINDINGS = [
         Binding("escape,b", "back", "Back"),
+        Binding("f", "links", "Follow a link"),
         Binding("c", "toggle_toc", "Contents"),
         Binding("j,down", "scroll(1)", "Down", show=False),
         Binding("k,up", "scroll(-1)", "Up", show=False),
@@ -120,6 +146,13 @@ class DocumentScreen(Screen):
                 self.notify(f"{target.scheme} '{target.ident}' has no screen yet", severity="warning")
         else:
             self.notify(target.reason, severity="warning")
+
+    def action_links(self) -> None:
+        links = [(link.text, link.target) for link in extract_links(self.body, 1)]
+        if not links:
+            self.notify("No links on this page.")
+            return
+        self.app.push_screen(LinkPicker(links), lambda href: href and self.follow(href))
 
     def _remember_scroll(self) -> None:
         if self.scroll_key:
