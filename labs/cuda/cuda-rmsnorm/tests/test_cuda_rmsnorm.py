@@ -9,25 +9,15 @@ PyTorch and reports the figures (no speed is asserted).
 """
 import pytest
 
-from tui.core.labs.cuda_compile import compile_file
-from tui.core.labs.testing import record_perf
+from tui.core.labs.kernel_checks import assert_compiles, assert_matches_and_time
 
 UNIT, FILE = "rmsnorm", "rmsnorm.cu"
 
 
 def test_compiles(lab_dir):
-    result = compile_file(lab_dir / FILE)
-    if not result.ok:  # the compiler's own words, at your file and line
-        pytest.fail(result.report(), pytrace=False)
+    assert_compiles(lab_dir / FILE)
 
 
 @pytest.mark.gpu
 def test_matches_pytorch_then_timed(lab_dir):
-    from tui.core.labs.gpu import require_gpu
-
-    require_gpu()
-    from tui.core.bench import run_lab
-
-    problem, figures = run_lab(lab_dir, UNIT, FILE)
-    assert problem is None, problem
-    record_perf(**figures)
+    assert_matches_and_time(lab_dir, UNIT, FILE)
