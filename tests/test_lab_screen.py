@@ -103,3 +103,23 @@ async def test_reset_asks_first_and_lab_list_shows_progress(db, runner):
             if app.screen.last_result.status == "failed":
                 break
         assert app.screen.last_result.status == "failed"  # the starter's own failure
+
+
+async def test_result_rows_show_test_ids_and_messages_as_text(db, runner):
+    """A parametrised id like [fp32-1] must not be swallowed as markup."""
+    from tui.core.labs.runner import RunResult, TestResult
+
+    catalog = fixture_catalog()
+    app = LabApp(catalog, db, runner, LabScreen("fx-add"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        target = editable_files(catalog.labs["fx-add"])[0].parent
+        result = RunResult("fx-add", "lab", "workspace", target, status="failed", tests=[
+            TestResult("t::test_dtype[fp32-1]", "test_dtype[fp32-1]", "failed", f"{target}/add.py:3: [bold] is not markup"),
+        ])
+        screen.show_result(result)
+        await pilot.pause()
+        shown = app.export_screenshot().replace("&#160;", " ")  # what is on screen, not what was stored
+        assert "test_dtype[fp32-1]" in shown
+        assert "add.py:3: [bold] is not markup" in shown
