@@ -136,6 +136,16 @@ class Source:
             return None
         return data
 
+    def read_list(self, key: str) -> list:
+        """The list under top-level `key` of a YAML mapping file; [] (reported) otherwise."""
+        data = self.read_mapping()
+        if data is None:
+            return []
+        if not isinstance(data.get(key), list):
+            self.error(data.line_of(key), f"expected a top-level '{key}:' list")
+            return []
+        return data[key]
+
     def read_front_matter(self) -> tuple[LineDict | None, str, int]:
         """Split a Markdown file into (front matter, body, body's first line)."""
         text = self.read_text()

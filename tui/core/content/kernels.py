@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import Fields, LoadContext, Problem, Source, add_unique
+from .base import Fields, LoadContext, Problem, Source, add_unique, load_items
 from .vocab import COMPONENTS
 
 ORDER = 40
@@ -77,34 +77,25 @@ def _load_kernel(ctx: LoadContext, path: Path) -> None:
         add_unique(ctx.catalog.kernels, item, source, data.line_of("id"), "kernel")
 
 
+def _build_gpu(f: Fields) -> GpuSpec:
+    spec = GpuSpec(
+        id=f.str("id"), name=f.str("name"), match=f.str_list("match"),
+        hbm_gbps=f.number("hbm_gbps"), fp16_tflops=f.number("fp16_tflops"),
+        bf16_tflops=f.number("bf16_tflops"), fp32_tflops=f.number("fp32_tflops"),
+        tf32_tflops=f.number("tf32_tflops", None), memory_gb=f.number("memory_gb", None),
+        sms=f.int("sms", None), l2_mb=f.number("l2_mb", None), origin=f"{f.source.rel}:{f.data.line}",
+    )
+    for key in ("hbm_gbps", "fp16_tflops", "bf16_tflops", "fp32_tflops"):
+        value = getattr(spec, key)
+        if isinstance(value, float) and value <= 0:
+            f.error(key, f"field '{key}' must be positive")
+    if not spec.match:
+        f.error("match", "field 'match' must list at least one name fragment")
+    return spec
+
+
 def _read_gpus(source: Source, registry: dict) -> None:
-    data = source.read_mapping()
-    if data is None:
-        return
-    gpus = data.get("gpus")
-    if not isinstance(gpus, list):
-        source.error(data.line_of("gpus"), "expected a list under 'gpus'")
-        return
-    for raw in gpus:
-        if not isinstance(raw, dict):
-            source.error(getattr(gpus, "line", 0), "each gpu must be a mapping")
-            continue
-        f = Fields(source, raw, f"gpu {raw.get('id', '?')}")
-        spec = GpuSpec(
-            id=f.str("id"), name=f.str("name"), match=f.str_list("match"),
-            hbm_gbps=f.number("hbm_gbps"), fp16_tflops=f.number("fp16_tflops"),
-            bf16_tflops=f.number("bf16_tflops"), fp32_tflops=f.number("fp32_tflops"),
-            tf32_tflops=f.number("tf32_tflops", None), memory_gb=f.number("memory_gb", None),
-            sms=f.int("sms", None), l2_mb=f.number("l2_mb", None), origin=f"{source.rel}:{raw.line}",
-        )
-        for key in ("hbm_gbps", "fp16_tflops", "bf16_tflops", "fp32_tflops"):
-            value = getattr(spec, key)
-            if isinstance(value, float) and value <= 0:
-                f.error(key, f"field '{key}' must be positive")
-        if not spec.match:
-            f.error("match", "field 'match' must list at least one name fragment")
-        if not f.failed:
-            add_unique(registry, spec, source, raw.line_of("id"), "gpu")
+    load_items(source, source.read_list("gpus"), _build_gpu, registry, "gpu")
 
 
 def load_gpu_specs(root: Path) -> tuple[dict, list[Problem]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Fields, LineDict, LoadContext, Source, add_unique
+from .base import Fields, LineDict, LoadContext, load_items
 from .curriculum import check_link, extract_links
 from .vocab import COMPONENTS, DIMENSIONS, QUESTION_CATEGORIES
 
@@ -125,15 +125,6 @@ def _text(f: Fields, key: str) -> str:
     return (value or "").strip()
 
 
-def _items(src: Source, data: LineDict | None, key: str) -> list:
-    if data is None:
-        return []
-    if key not in data or not isinstance(data[key], list):
-        src.error(data.line_of(key), f"expected a top-level '{key}:' list")
-        return []
-    return data[key]
-
-
 # ------------------------------------------------------------------ questions
 
 
@@ -171,18 +162,7 @@ def _build_question(f: Fields) -> Question:
 def _load_questions(ctx: LoadContext) -> None:
     for path in ctx.files("data/questions", "*.yaml"):
         src = ctx.source(path)
-        for raw in _items(src, src.read_mapping(), "questions"):
-            _add(src, raw, _build_question, ctx.catalog.questions, "question")
-
-
-def _add(src: Source, raw, build, registry: dict, what: str) -> None:
-    if not isinstance(raw, LineDict):
-        src.error(getattr(raw, "line", 0), f"each {what} must be a mapping")
-        return
-    f = Fields(src, raw, f"{what} {raw.get('id', '?')}")
-    item = build(f)
-    if not f.failed:
-        add_unique(registry, item, src, raw.line_of("id"), what)
+        load_items(src, src.read_list("questions"), _build_question, ctx.catalog.questions, "question")
 
 
 # --------------------------------------------------------------- interviewers
@@ -251,8 +231,7 @@ def _load_interviewers(ctx: LoadContext) -> None:
     if not path.is_file():
         return  # no interviewers yet: doctor shows 0; the content test wants 10
     src = ctx.source(path)
-    for raw in _items(src, src.read_mapping(), "interviewers"):
-        _add(src, raw, _build_interviewer, ctx.catalog.interviewers, "interviewer")
+    load_items(src, src.read_list("interviewers"), _build_interviewer, ctx.catalog.interviewers, "interviewer")
 
 
 def load(ctx: LoadContext) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .base import Fields, LineDict, LoadContext, Source, add_unique
+from .base import Fields, LineDict, LoadContext, load_items
 from .vocab import COMPONENTS, DIMENSIONS
 
 ORDER = 45
@@ -244,22 +244,8 @@ def _load_roles(ctx: LoadContext) -> None:
     path = ctx.root / "data" / "roles.yaml"
     if not path.is_file():
         return
-    src: Source = ctx.source(path)
-    data = src.read_mapping()
-    if data is None:
-        return
-    items = data.get("roles")
-    if not isinstance(items, list):
-        src.error(data.line_of("roles"), "expected a top-level 'roles:' list")
-        return
-    for raw in items:
-        if not isinstance(raw, LineDict):
-            src.error(getattr(items, "line", 0), "each role must be a mapping")
-            continue
-        f = Fields(src, raw, f"role {raw.get('id', '?')}")
-        role = _build_role(f)
-        if not f.failed:
-            add_unique(ctx.catalog.roles, role, src, raw.line_of("id"), "role")
+    src = ctx.source(path)
+    load_items(src, src.read_list("roles"), _build_role, ctx.catalog.roles, "role")
 
 
 def load(ctx: LoadContext) -> None:
