@@ -50,7 +50,7 @@ class Drill:
         with self.db.atomic():
             self.id = self.db["drills"].insert(
                 {
-                    "question_id": self.question.id, "started_at": _stamp(), "limit_s": self.limit_s,
+                    "question_id": self.question.id, "started_at": progress.stamp(), "limit_s": self.limit_s,
                     "elapsed_s": 0.0, "hints_used": "[]", "answer": "", "rubric_ticks": "[]",
                     "status": "running", "interview_id": interview_id,
                 }
@@ -101,14 +101,14 @@ class Drill:
     # -- answer ----------------------------------------------------------
     def autosave(self, text: str) -> None:
         self.answer = text
-        self._update(answer=text, elapsed_s=round(self.elapsed(), 1), saved_at=_stamp())
+        self._update(answer=text, elapsed_s=round(self.elapsed(), 1), saved_at=progress.stamp())
 
     def finish(self, text: str) -> None:
         """Submit (or time-up): the clock stops and the answer is final."""
         self.answer = text
         self.status = "timed_out" if self.timed_out else "submitted"
         self._update(answer=text, elapsed_s=round(min(self.elapsed(), self.limit_s), 1),
-                     finished_at=_stamp(), status=self.status, saved_at=_stamp())
+                     finished_at=progress.stamp(), status=self.status, saved_at=progress.stamp())
 
     def grade(self, ticks: list[int]) -> float:
         score = score_of(ticks, len(self.question.rubric))
@@ -121,9 +121,6 @@ class Drill:
         with self.db.atomic():
             self.db["drills"].update(self.id, values)
 
-
-def _stamp() -> str:
-    return progress.now().isoformat(timespec="seconds")
 
 
 def unfinished(db: Database) -> list[dict]:

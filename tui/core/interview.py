@@ -182,7 +182,7 @@ class InterviewSession:
         self.questions = pick_questions(self.catalog, self.db, self.interviewer, self.count, self.rng)
         with self.db.atomic():
             self.id = self.db["interviews"].insert({
-                "interviewer_id": self.interviewer.id, "started_at": _stamp(),
+                "interviewer_id": self.interviewer.id, "started_at": progress.stamp(),
                 "driver": self.driver.name, "status": "running",
             }).last_pk
         opening = self._call("opening", self.interviewer, on_text=on_text)
@@ -253,7 +253,7 @@ class InterviewSession:
         }
         with self.db.atomic():
             self.db["interviews"].update(self.id, {
-                "finished_at": _stamp(), "status": "finished", "score": mean, "summary": json.dumps(summary),
+                "finished_at": progress.stamp(), "status": "finished", "score": mean, "summary": json.dumps(summary),
             })
         progress.log_activity(self.db, "interview", self.interviewer.id)
         return summary
@@ -277,7 +277,7 @@ class InterviewSession:
     def _turn(self, role: str, text: str, question_id: str | None = None) -> None:
         with self.db.atomic():
             self.db["interview_turns"].insert({
-                "interview_id": self.id, "at": _stamp(), "role": role, "question_id": question_id, "text": text,
+                "interview_id": self.id, "at": progress.stamp(), "role": role, "question_id": question_id, "text": text,
             })
 
     def _store_grade(self, grade: Grade) -> None:
@@ -291,6 +291,3 @@ class InterviewSession:
     def transcript(self) -> list[dict]:
         return list(self.db.query("select role, question_id, text from interview_turns where interview_id = ? order by id", [self.id]))
 
-
-def _stamp() -> str:
-    return progress.now().isoformat(timespec="seconds")

@@ -223,7 +223,7 @@ def export_progress(db: Database, catalog: Catalog, fmt: str = "json") -> str:
         for a in rubric_store.history(db)
     ]
     data["gaps"] = analyse(catalog, db)
-    data["exported_at"] = progress.now().isoformat(timespec="seconds")
+    data["exported_at"] = progress.stamp()
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
     if fmt != "csv":

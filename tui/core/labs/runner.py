@@ -12,7 +12,6 @@ started / in progress / passed) is derived from those rows.
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..store import progress
 from . import worker as _worker
 from .testing import LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV
 
@@ -89,10 +89,6 @@ class RunResult:
         if self.kind == "project" and self.stage and not self.ok:
             text += f" (stopped at stage '{self.stage}')"
         return text
-
-
-def _now() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def runs_dir() -> Path:
@@ -176,7 +172,7 @@ class LabRunner:
             dir_kind, directory = target, item.path / target
         else:
             raise ValueError(f"unknown target {target!r}")
-        result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=_now())
+        result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=progress.stamp())
         for stage_id, tests_dir in item.test_runs():
             one = self._run_once(item, tests_dir, Path(directory), stage_id, quick)
             result.tests += one.tests
@@ -333,12 +329,10 @@ def shared_runner() -> LabRunner:
 
 def record_run(db, result: RunResult) -> None:
     """Store one run; a passing workspace run is study activity (streak)."""
-    from ..store.progress import log_activity
-
     with db.atomic():
         db["lab_runs"].insert({
             "lab_id": result.lab_id,
-            "started_at": result.started_at or _now(),
+            "started_at": result.started_at or progress.stamp(),
             "duration_s": round(result.duration, 4),
             "passed": result.passed,
             "failed": result.failed,
@@ -350,7 +344,7 @@ def record_run(db, result: RunResult) -> None:
             "note": "; ".join(result.notes)[:500],
         })
     if result.ok and result.dir_kind == "workspace":
-        log_activity(db, "lab", result.lab_id)
+        progress.log_activity(db, "lab", result.lab_id)
 
 
 @dataclass

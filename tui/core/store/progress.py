@@ -10,6 +10,11 @@ def now() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
 
+def stamp() -> str:
+    """Now, local, to the second: how every table stores a time."""
+    return now().isoformat(timespec="seconds")
+
+
 def today() -> dt.date:
     return now().date()
 
@@ -50,7 +55,7 @@ def set_done(db: Database, day: int, item: str, done: bool) -> None:
         if done:
             db.execute(
                 "insert or ignore into checklist(day, item, done_at) values (?, ?, ?)",
-                [day, item, now().isoformat(timespec="seconds")],
+                [day, item, stamp()],
             )
         else:
             db.execute("delete from checklist where day = ? and item = ?", [day, item])
@@ -65,12 +70,12 @@ def done_items(db: Database, day: int | None = None) -> set[tuple[int, str]] | s
 
 
 def mark_lesson_read(db: Database, lesson_id: str) -> None:
-    stamp = now().isoformat(timespec="seconds")
+    at = stamp()
     with db.atomic():
         db.execute(
             "insert into lessons_read(lesson_id, first_read_at, last_read_at) values (?, ?, ?) "
             "on conflict(lesson_id) do update set last_read_at = excluded.last_read_at",
-            [lesson_id, stamp, stamp],
+            [lesson_id, at, at],
         )
     log_activity(db, "read", lesson_id)
 
