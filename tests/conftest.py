@@ -1,7 +1,6 @@
 """Every test gets its own VLEARN_HOME; nothing touches the learner's real data."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,21 +8,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def has_gpu() -> bool:
-    if not shutil.which("nvidia-smi"):
-        return False
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
 def pytest_collection_modifyitems(config, items):
+    from tui.core.labs.gpu import has_gpu, why_no_gpu
+
     if has_gpu():
         return
-    skip = pytest.mark.skip(reason="needs an NVIDIA GPU; none on this machine")
+    skip = pytest.mark.skip(reason=f"needs an NVIDIA GPU: {why_no_gpu()}")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)

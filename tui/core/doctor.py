@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import subprocess
 from collections import Counter
 
 from .content import Catalog
@@ -51,16 +50,10 @@ def environment() -> dict:
     env["cupy"] = cupy
     env["nvcc"] = shutil.which("nvcc")
     env["triton"] = _version_of("triton")
-    gpu = None
-    if shutil.which("nvidia-smi"):
-        try:
-            out = subprocess.run(
-                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                capture_output=True, text=True, timeout=10,
-            )
-            gpu = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
-        except (OSError, subprocess.TimeoutExpired):
-            gpu = None
+    from .labs.gpu import detect
+
+    gpus = detect()
+    gpu = gpus[0].name if gpus else None
     env["gpu"] = gpu
     env["editor"] = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     return env
