@@ -128,6 +128,17 @@ def unfinished(db: Database) -> list[dict]:
     return list(db.query("select * from drills where status = 'running' and interview_id is null order by id desc"))
 
 
+def open_drill(db: Database, catalog: Catalog, question_id: str | None = None,
+               clock: Callable[[], float] = time.monotonic) -> tuple[Drill, bool]:
+    """Resume the drill a crash or kill left running (for this question, if one is
+    named), else start a new one on it or on the question most needed. (drill, resumed)."""
+    for row in unfinished(db):
+        if row["question_id"] in catalog.questions and question_id in (None, row["question_id"]):
+            return Drill.resume(db, catalog, row["id"], clock=clock), True
+    question = catalog.questions[question_id] if question_id else choose_question(catalog, db)
+    return Drill(db, question, clock=clock).start(), False
+
+
 def history(db: Database, question_id: str | None = None) -> list[dict]:
     sql = "select * from drills where status = 'graded'"
     args = []

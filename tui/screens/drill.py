@@ -30,16 +30,7 @@ class DrillScreen(Screen):
 
     def __init__(self, question_id: str | None = None, clock=time.monotonic) -> None:
         super().__init__()
-        catalog, db = self.app.catalog, self.app.db
-        running = [r for r in drills.unfinished(db) if question_id in (None, r["question_id"])]
-        running = [r for r in running if r["question_id"] in catalog.questions]
-        if running:  # a drill left by a crash or a kill: pick up where it was
-            self.drill = drills.Drill.resume(db, catalog, running[0]["id"], clock=clock)
-            self.resumed = True
-        else:
-            question = catalog.questions[question_id] if question_id else drills.choose_question(catalog, db)
-            self.drill = drills.Drill(db, question, clock=clock).start()
-            self.resumed = False
+        self.drill, self.resumed = drills.open_drill(self.app.db, self.app.catalog, question_id, clock)
         self.question = self.drill.question
         self.last_saved_text = self.drill.answer
         self.last_save_at = self.drill.elapsed()
