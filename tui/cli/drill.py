@@ -96,7 +96,7 @@ def run_drill(args) -> int:
 
 
 def run_interview(args) -> int:
-    from ..core import interview, llm
+    from ..core import interview
 
     catalog, db = content_and_store()
     if not catalog.interviewers:
@@ -112,9 +112,8 @@ def run_interview(args) -> int:
     if ident not in catalog.interviewers:
         print(f"error: no interviewer '{ident}'", file=sys.stderr)
         return 2
-    config = None if args.scripted else llm.config_from_settings(db)
-    driver = interview.ModelDriver(llm.ChatClient(config)) if config else interview.ScriptedDriver()
-    session = interview.InterviewSession(db, catalog, catalog.interviewers[ident], driver=driver)
+    session = interview.InterviewSession(db, catalog, catalog.interviewers[ident],
+                                         driver=interview.driver_for(db, scripted=args.scripted))
     echo = lambda piece: print(piece, end="", flush=True)  # noqa: E731 - stream as it arrives
     print("Interviewer: ", end="")
     session.start(echo)

@@ -112,6 +112,14 @@ class ModelDriver:
         return validate_grade(question, parse_json_reply(self.client.complete(messages)), graded_by="model")
 
 
+def driver_for(db: Database, scripted: bool = False):
+    """The model the learner set with `vlearn model`, else the scripted interviewer."""
+    from .llm import config_from_settings
+
+    config = None if scripted else config_from_settings(db)
+    return ModelDriver(ChatClient(config)) if config else ScriptedDriver()
+
+
 def validate_grade(question, data: dict, graded_by: str) -> Grade:
     """Check a model's grade against the rubric; LLMError('schema') when it does not fit."""
     points = data.get("points")
@@ -210,6 +218,10 @@ class InterviewSession:
         text = self._call("ask", self.interviewer, question, on_text=on_text)
         self._turn("interviewer", text, question.id)
         return text
+
+    def stop_asking(self) -> None:
+        """End early: no more questions; what was answered can still be graded."""
+        self.position = len(self.questions)
 
     def answer(self, text: str, on_text: OnText = None) -> str | None:
         """Record the candidate's answer; returns the follow-up, or None when the

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, OptionList, SelectionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from ..core import interview, llm
+from ..core import interview
 from ..widgets.footer import KeyFooter
 from .drill import clock_text
 
@@ -53,10 +53,7 @@ class InterviewScreen(Screen):
     def begin(self, interviewer_id: str) -> None:
         self.query_one("#iv-pick").display = False
         self.query_one("#iv-answer").display = True
-        driver = self.driver
-        if driver is None:
-            config = llm.config_from_settings(self.app.db)
-            driver = interview.ModelDriver(llm.ChatClient(config)) if config else interview.ScriptedDriver()
+        driver = self.driver or interview.driver_for(self.app.db)
         interviewer = self.app.catalog.interviewers[interviewer_id]
         self.session = interview.InterviewSession(self.app.db, self.app.catalog, interviewer, driver=driver, rng=self.rng)
         self.query_one("#iv-answer", TextArea).focus()
@@ -138,7 +135,7 @@ class InterviewScreen(Screen):
 
     def action_end(self) -> None:
         if self.session and not self.grading and not self.busy:
-            self.session.position = len(self.session.questions)
+            self.session.stop_asking()
             self.session.auto_grade()
             self.start_grading()
 
