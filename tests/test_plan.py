@@ -37,3 +37,9 @@ def test_cards_item_ticks_itself_only_when_nothing_is_left_today(db):
     assert plan.settle_cards(catalog, db, 1)
     assert key in progress.done_items(db, 1)
     assert not plan.settle_cards(catalog, db, 1)  # ticking is said once
+
+
+def test_reading_the_standing_does_not_start_the_plan(db):
+    catalog = load_catalog(CONTENT)
+    assert plan.standing(catalog, db).calendar_day == 1
+    assert progress.start_date(db, create=False) is None  # `vlearn gaps` before the app: day 1 not fixed yet

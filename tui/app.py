@@ -66,8 +66,10 @@ class VlearnApp(App):
 
             self.push_screen(FatalScreen(self.store_error))
             return
+        from .core.store import progress
         from .screens.today import TodayScreen
 
+        progress.start_date(self.db)  # the first launch is the learner's day 1
         self.push_screen(TodayScreen())
         errors = self.catalog.errors
         if errors:

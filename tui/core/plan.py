@@ -57,7 +57,8 @@ def day_progress(catalog: Catalog, db: Database) -> dict[int, DayProgress]:
 
 def standing(catalog: Catalog, db: Database, on: dt.date | None = None) -> Standing:
     on = on or progress.today()
-    start = progress.start_date(db)
+    # Reading where the learner stands never sets day 1; opening the app does.
+    start = progress.start_date(db, create=False) or on
     days = day_progress(catalog, db)
     current = next(
         (n for n in sorted(days) if 1 <= n <= LAST_DAY and not days[n].complete),
