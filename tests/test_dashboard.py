@@ -37,10 +37,10 @@ def test_summary_counts_the_seeded_evidence(tmp_path, vlearn_home):
     assert data["lessons"] == {"read": 1, "total": 3}
     assert data["labs"]["python"] == {"passed": 2, "total": 3}
     assert data["projects"] == [{"id": "proj-pa", "title": "PA project", "stages_passed": 1, "stages_total": 2}]
-    assert data["cards"]["new"] == 4 and data["cards"]["learning"] == 2
-    assert data["drills"] == {"count": 2, "average": 0.625}
+    assert data["cards"]["new"] == 4 and data["cards"]["learning"] == 8
+    assert data["drills"] == {"count": 4, "average": 0.6875}
     assert data["interviews"] == {"count": 0, "average": None}
-    assert data["reviews_per_day"][NOW.astimezone().date().isoformat()] == 2
+    assert data["reviews_per_day"][NOW.astimezone().date().isoformat()] == 8
     assert [a["average"] for a in data["rubric"]["assessments"]] == [3.5]
     assert data["rubric"]["target"] == 4
     db.close()
@@ -80,7 +80,7 @@ def test_export_json_and_csv(tmp_path, vlearn_home):
     rows = list(csv.reader(io.StringIO(progress_export.export_progress(db, catalog, "csv"))))
     assert rows[0] == ["section", "key", "value"]
     found = {(s, k): v for s, k, v in rows[1:]}
-    assert found[("lessons", "read")] == "1" and found[("drills", "average")] == "0.625"
+    assert found[("lessons", "read")] == "1" and found[("drills", "average")] == "0.6875"
     assert found[("rubric", "history.0.scores.scheduler.explain")] == "2"
     assert found[("streak", "streak")] == str(progress.streak(db))
     db.close()
@@ -101,8 +101,9 @@ async def test_dashboard_screen_shows_progress_and_follows_the_rubric(tmp_path, 
         screen = app.screen
         overview = section(screen, 0)
         assert "Lessons read   1/3" in overview and "python 2/3" in overview and "proj-pa 1/2" in overview
-        assert "Drills graded  2, average" in overview and "(estimated)" in overview
+        assert "Drills graded  4, average" in overview and "(estimated)" in overview
         assert "over-confident" in section(screen, 1) and "under-confident" in section(screen, 1)
+        assert "not enough evidence yet" in section(screen, 1)
         assert "█" in section(screen, 2)
         assert "3.50" in section(screen, 3) and "↑ target 4" in section(screen, 3)
         await pilot.press("R")

@@ -1,22 +1,28 @@
 """Gap analysis: the learner's self-ratings beside the evidence vlearn holds.
 
-For each rubric component, three sources of evidence, each a share 0..1 and
-each with the counts it comes from:
+For each rubric component, three sources of evidence, each a share 0..1 with
+the observations it rests on, and each standing for one rubric dimension:
 
-- cards: FSRS retrievability now, summed over the component's cards and
-  divided by all its cards (a card never studied counts 0), i.e. the share of
-  the component's cards the learner would recall today;
-- labs: labs passed plus project stages passed, over all of them (workspace
-  runs only; a project run stops at its first failing stage);
-- drills: the mean rubric score of graded drills and interview answers.
+- cards (understanding): FSRS retrievability a week from now (HORIZON), summed
+  over the component's cards and divided by all its cards (never studied = 0).
+  Projecting forward means a card seen minutes ago counts for what the memory
+  is worth, not for the fact that it was just on screen;
+- labs (can implement): labs passed plus project stages passed, over all of
+  them (workspace runs with a verdict; a GPU lab that could only be compiled
+  is no observation);
+- drills (can explain): the mean rubric score of graded drills and interview
+  answers.
 
-A source with nothing from the learner (no card studied, no lab run, no drill
-graded) is "no evidence", never a zero. Readiness is the weighted mean of the
-sources that have evidence (WEIGHTS), and the evidence level puts it on the
-rubric's scale: 1 + 4 x readiness. Self-rating and evidence level more than
-FLAG_GAP apart are flagged as over- or under-confidence. Gaps are ranked by
-role weight x (target - level), where the level is the evidence level, else
-the self-rating, else 1 (nothing shown yet).
+A source scores only once it has MIN_OBSERVATIONS; below that it is "not
+enough evidence yet" and says what would give it. A component gets an
+evidence level only when at least MIN_SOURCES sources score: one drill, or a
+handful of cards, says little about a whole component. Missing evidence is
+unknown (null), never zero. Readiness is the weighted mean of the sources that
+score (WEIGHTS); the evidence level puts it on the rubric's scale: 1 + 4 x
+readiness. Flags compare each self-rated dimension with its own source, and
+the component's self-rating average with its level, when FLAG_GAP or more
+apart. Gaps are ranked by role weight x (target - level), where the level is
+the evidence level, else the self-rating, else 1 (nothing shown yet).
 """
 from __future__ import annotations
 
@@ -30,18 +36,19 @@ from .content import Catalog
 from .content.labs import all_labs
 from .content.rubric import rubric_of
 from .content.vocab import COMPONENTS
-from .drills import component_scores
 from .store import progress
+from .text import plural
 
 WEIGHTS = {"cards": 0.25, "labs": 0.35, "drills": 0.40}  # doing counts more than recalling
+DIMENSION = {"cards": "understanding", "labs": "implement", "drills": "explain"}
+MIN_OBSERVATIONS = {"cards": 8, "labs": 1, "drills": 2}  # cards studied, labs attempted, answers graded
+MIN_SOURCES = 2
+HORIZON = dt.timedelta(days=7)
 FLAG_GAP = 1.0  # points on the 1-5 scale between self-rating and evidence level
 TOP_GAPS = 3
 PER_KIND = {"lessons": 3, "labs": 2, "decks": 2, "drills": 2}
-NO_EVIDENCE = "no evidence"
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+NOT_ENOUGH = "not enough evidence yet"
+VERDICTS = ("passed", "failed", "error", "timeout", "crashed")  # not 'compiled': nothing was checked
 _CARD_COLS = "card_id, state, step, stability, difficulty, due, last_review, reps, lapses, introduced"
 
 
@@ -53,7 +60,7 @@ def _utc(now: dt.datetime | None) -> dt.datetime:
 
 
 def retrievability(db: Database, now: dt.datetime | None = None) -> dict[str, float]:
-    """card id -> FSRS probability of recall now, for every studied card."""
+    """card id -> FSRS probability of recall at `now`, for every studied card."""
     now = _utc(now)
     sched = srs.scheduler(db, fuzz=False)
     out = {}
@@ -63,29 +70,52 @@ def retrievability(db: Database, now: dt.datetime | None = None) -> dict[str, fl
     return out
 
 
+def _status(observations: int, source: str) -> str:
+    return "evidence" if observations >= MIN_OBSERVATIONS[source] else NOT_ENOUGH
+
+
+def _needs(source: str, observations: int, comp: str) -> str | None:
+    """What would make a thin source count, in words; None when it already counts."""
+    missing = MIN_OBSERVATIONS[source] - observations
+    if missing <= 0:
+        return None
+    return {
+        "cards": f"study {plural(missing, 'more card' if observations else 'card')} tagged {comp}",
+        "labs": f"run {plural(missing, 'lab')} or project stage of {comp} to a verdict",
+        "drills": f"grade {plural(missing, 'more drill' if observations else 'drill')} "
+                  f"or interview {'answer' if missing == 1 else 'answers'} on {comp}",
+    }[source]
+
+
 def _card_evidence(catalog: Catalog, recall: dict[str, float]) -> dict[str, dict]:
     out = {}
     for comp in COMPONENTS:
         tagged = [c.id for c in catalog.cards.values() if comp in c.components]
         studied = [cid for cid in tagged if cid in recall]
         total_r = sum(recall[cid] for cid in studied)
+        status = _status(len(studied), "cards")
         out[comp] = {
-            "score": round(total_r / len(tagged), 4) if studied else None,
+            "score": round(total_r / len(tagged), 4) if status == "evidence" else None,
+            "status": status,
+            "observations": len(studied),
+            "needs": _needs("cards", len(studied), comp),
             "cards_tagged": len(tagged),
             "cards_studied": len(studied),
             "retrievability_sum": round(total_r, 4),
             "mean_retrievability_studied": round(total_r / len(studied), 4) if studied else None,
-            "source": "srs_cards: fsrs retrievability now, cards tagged with the component",
+            "source": f"srs_cards: fsrs retrievability {HORIZON.days} days ahead, cards tagged with the component",
         }
     return out
 
 
 def _stages_passed(db: Database, project) -> tuple[int, int]:
-    """(stages passed, workspace runs) for a project: its best run."""
+    """(stages passed, workspace runs with a verdict) for a project: its best run."""
     order = [s.id for s in project.stages]
     best, runs = 0, 0
+    marks = ",".join("?" * len(VERDICTS))
     for status, stage in db.execute(
-        "select status, stage from lab_runs where lab_id = ? and dir_kind = 'workspace'", [project.id]
+        f"select status, stage from lab_runs where lab_id = ? and dir_kind = 'workspace' and status in ({marks})",
+        [project.id, *VERDICTS],
     ):
         runs += 1
         if status == "passed":
@@ -97,11 +127,14 @@ def _stages_passed(db: Database, project) -> tuple[int, int]:
 
 
 def lab_progress(catalog: Catalog, db: Database) -> dict[str, dict]:
-    """lab or project id -> {units, passed, runs}: a lab is one unit, a project one per stage."""
+    """lab or project id -> {units, passed, runs}: a lab is one unit, a project one per stage.
+    Runs count only when the tests gave a verdict (a compile-only GPU run is not an attempt)."""
     passed_labs = {r[0] for r in db.execute(
         "select distinct lab_id from lab_runs where status = 'passed' and dir_kind = 'workspace'")}
+    marks = ",".join("?" * len(VERDICTS))
     runs = dict(db.execute(
-        "select lab_id, count(*) from lab_runs where dir_kind = 'workspace' group by lab_id").fetchall())
+        f"select lab_id, count(*) from lab_runs where dir_kind = 'workspace' and status in ({marks}) "
+        "group by lab_id", list(VERDICTS)).fetchall())
     out = {}
     for item in all_labs(catalog):
         if item.kind == "project":
@@ -122,31 +155,40 @@ def _lab_evidence(catalog: Catalog, labs: dict[str, dict]) -> dict[str, dict]:
         units = sum(labs[i.id]["units"] for i in mine)
         done = sum(labs[i.id]["passed"] for i in mine)
         attempted = [i.id for i in mine if labs[i.id]["runs"]]
+        status = _status(len(attempted), "labs")
         out[comp] = {
-            "score": round(done / units, 4) if attempted and units else None,
+            "score": round(done / units, 4) if status == "evidence" else None,
+            "status": status,
+            "observations": len(attempted),
+            "needs": _needs("labs", len(attempted), comp) if units else f"no lab covers {comp} yet",
             "labs_total": len(plain),
             "labs_passed": sum(labs[i.id]["passed"] for i in plain),
             "stages_total": sum(labs[i.id]["units"] for i in projects),
             "stages_passed": sum(labs[i.id]["passed"] for i in projects),
             "attempted": sorted(attempted),
-            "source": "lab_runs: workspace runs of labs and project stages with the component",
+            "source": "lab_runs: workspace runs with a verdict, of labs and project stages with the component",
         }
     return out
 
 
 def _drill_evidence(catalog: Catalog, db: Database) -> dict[str, dict]:
-    scores = component_scores(catalog, db)
+    scores: dict[str, list[float]] = {c: [] for c in COMPONENTS}
     split = {c: [0, 0] for c in COMPONENTS}
     for table, slot, where in (("drills", 0, "status = 'graded'"), ("interview_grades", 1, "score is not null")):
-        for (qid,) in db.execute(f"select question_id from {table} where {where}"):
+        for qid, score in db.execute(f"select question_id, score from {table} where {where}"):
             q = catalog.questions.get(qid)
             for comp in getattr(q, "components", []):
                 split[comp][slot] += 1
+                scores[comp].append(score)
     out = {}
     for comp in COMPONENTS:
-        mean, count = scores.get(comp, (None, 0))
+        count = len(scores[comp])
+        status = _status(count, "drills")
         out[comp] = {
-            "score": mean if count else None,
+            "score": round(sum(scores[comp]) / count, 4) if status == "evidence" else None,
+            "status": status,
+            "observations": count,
+            "needs": _needs("drills", count, comp),
             "count": count,
             "drills": split[comp][0],
             "interview_answers": split[comp][1],
@@ -168,17 +210,40 @@ def _role(catalog: Catalog, role: str | None):
     return found
 
 
+def _flag(self_score: float, level: float) -> str:
+    if self_score - level >= FLAG_GAP:
+        return "over-confident"
+    if level - self_score >= FLAG_GAP:
+        return "under-confident"
+    return "consistent"
+
+
+def _dimension_flags(ev: dict, cells: dict[str, int]) -> list[dict]:
+    """Each self-rated dimension against the one source that speaks for it, where that source scores."""
+    flags = []
+    for source, dim in DIMENSION.items():
+        score = ev[source]["score"]
+        if score is None or dim not in cells:
+            continue
+        level = round(1 + 4 * score, 2)
+        flags.append({"dimension": dim, "source": source, "self": cells[dim], "evidence_level": level,
+                      "observations": ev[source]["observations"], "flag": _flag(cells[dim], level)})
+    return flags
+
+
 def analyse(catalog: Catalog, db: Database, role: str | None = None, now: dt.datetime | None = None,
             *, recommendations: bool = True) -> dict:
-    """The whole gap report as plain data (what `vlearn gaps --json` prints)."""
+    """The whole gap report as plain data (what `vlearn gaps --json` prints).
+    Numeric fields are numbers or null; the words are in the `status` fields."""
     rub = rubric_of(catalog)
     target = rub.target
     chosen = _role(catalog, role)
     latest = rubric_store.latest(db)
-    recall = retrievability(db, now)
+    recall_now = retrievability(db, now)
+    recall_ahead = retrievability(db, _utc(now) + HORIZON)
     labs = lab_progress(catalog, db)
     evidence = {
-        "cards": _card_evidence(catalog, recall),
+        "cards": _card_evidence(catalog, recall_ahead),
         "labs": _lab_evidence(catalog, labs),
         "drills": _drill_evidence(catalog, db),
     }
@@ -186,45 +251,49 @@ def analyse(catalog: Catalog, db: Database, role: str | None = None, now: dt.dat
     for comp in COMPONENTS:
         meta = rub.component(comp)
         ev = {src: evidence[src][comp] for src in WEIGHTS}
-        for e in ev.values():
-            e["status"] = NO_EVIDENCE if e["score"] is None else "evidence"
         have = {src: e["score"] for src, e in ev.items() if e["score"] is not None}
+        observations = sum(e["observations"] for e in ev.values())
         readiness = level = None
-        if have:
+        if len(have) >= MIN_SOURCES:
             total_w = sum(WEIGHTS[s] for s in have)
             readiness = round(sum(WEIGHTS[s] * v for s, v in have.items()) / total_w, 4)
             level = round(1 + 4 * readiness, 2)
+            status = "evidence"
+        else:
+            status = NOT_ENOUGH
         cells = {d: s for (c, d), s in (latest.scores.items() if latest else []) if c == comp}
         self_avg = latest.component_average(comp) if latest else None
-        if level is None or self_avg is None:
-            confidence = NO_EVIDENCE if level is None else "not rated"
-        elif self_avg - level >= FLAG_GAP:
-            confidence = "over-confident"
-        elif level - self_avg >= FLAG_GAP:
-            confidence = "under-confident"
+        if level is None:
+            confidence = status
+        elif self_avg is None:
+            confidence = "not rated"
         else:
-            confidence = "consistent"
+            confidence = _flag(self_avg, level)
         if level is not None:
             used, basis = level, "evidence"
         elif self_avg is not None:
             used, basis = self_avg, "self-rating"
         else:
-            used, basis = 1.0, "none"
+            used, basis = 1.0, "unknown"
         weight = chosen.weights.get(comp, 0.0) if chosen else 1.0
         gap = round(max(0.0, target - used), 2)
         rows.append({
             "id": comp,
             "title": meta.title if meta else comp,
-            "status": "evidence" if have else NO_EVIDENCE,
+            "status": status,
+            "observations": observations,
+            "needs": [e["needs"] for e in ev.values() if e["needs"] and e["score"] is None]
+            if status != "evidence" else [],
             "evidence": ev,
             "evidence_sources": sorted(have),
-            "readiness": readiness if have else NO_EVIDENCE,
-            "evidence_level": level if have else NO_EVIDENCE,
+            "readiness": readiness,
+            "evidence_level": level,
             "self_rating": (
                 {"average": self_avg, "cells": cells, "assessment_id": latest.id, "assessed_at": latest.at}
                 if self_avg is not None else None
             ),
             "confidence": confidence,
+            "flags": _dimension_flags(ev, cells),
             "level_used": used,
             "basis": basis,
             "weight": weight,
@@ -235,23 +304,28 @@ def analyse(catalog: Catalog, db: Database, role: str | None = None, now: dt.dat
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     top = [r["id"] for r in rows if r["gap"] > 0][:TOP_GAPS]
+    minimums = ", ".join(f"{n} {s}" for s, n in MIN_OBSERVATIONS.items())
     return {
         "role": ({"id": chosen.id, "title": chosen.title, "weights": chosen.weights,
                   "interviewers": chosen.interviewers} if chosen else None),
         "target": target,
         "method": {
-            "cards": "sum of fsrs retrievability now over the component's cards / cards tagged (never studied = 0)",
-            "labs": "(labs passed + project stages passed) / (labs + project stages), workspace runs",
+            "cards": f"sum of fsrs retrievability {HORIZON.days} days ahead over the component's cards / "
+                     "cards tagged (never studied = 0)",
+            "labs": "(labs passed + project stages passed) / (labs + project stages), workspace runs with a verdict",
             "drills": "mean rubric score of graded drills and interview answers",
-            "readiness": f"weighted mean of the sources with evidence, weights {WEIGHTS}",
+            "minimums": f"a source scores from {minimums} observations; a component from {MIN_SOURCES} scoring sources",
+            "readiness": f"weighted mean of the sources that score, weights {WEIGHTS}",
             "evidence_level": "1 + 4 x readiness, on the rubric's 1-5 scale",
-            "confidence": f"self-rating average vs evidence level, flagged when {FLAG_GAP:g} or more apart",
+            "confidence": f"self-rating vs evidence level (per dimension: {DIMENSION}), "
+                          f"flagged when {FLAG_GAP:g} or more apart",
             "priority": "role weight x max(0, target - level); level = evidence level, else self-rating, else 1",
         },
         "self_assessment": ({"id": latest.id, "at": latest.at, "average": latest.average} if latest else None),
         "components": rows,
         "ranking": [r["id"] for r in rows],
-        "recommendations": [recommend(catalog, db, comp, recall, labs) for comp in top] if recommendations else [],
+        "recommendations": [recommend(catalog, db, comp, recall_now, labs) for comp in top]
+        if recommendations else [],
     }
 
 
@@ -299,7 +373,7 @@ def recommend(catalog: Catalog, db: Database, comp: str, recall: dict[str, float
         if i.kind == "project":
             why = f"{p['passed']} of {p['units']} stages passed"
         else:
-            why = f"not passed yet ({_n(p['runs'], 'run')})" if p["runs"] else "not started"
+            why = f"not passed yet ({plural(p['runs'], 'run')})" if p["runs"] else "not started"
         out_labs.append({"id": i.id, "title": i.title, "kind": i.kind, "track": i.track,
                          "day": i.day, "why": why})
 
@@ -337,7 +411,7 @@ def recommend(catalog: Catalog, db: Database, comp: str, recall: dict[str, float
     )
     out_drills = [{
         "id": q.id, "title": q.title, "category": q.category, "minutes": q.minutes,
-        "why": f"best {best[q.id][0]:.0%} over {_n(best[q.id][1], 'attempt')}" if q.id in best else "never tried",
+        "why": f"best {best[q.id][0]:.0%} over {plural(best[q.id][1], 'attempt')}" if q.id in best else "never tried",
     } for q in questions[:PER_KIND["drills"]]]
 
     return {"component": comp, "lessons": out_lessons, "labs": out_labs, "decks": out_decks, "drills": out_drills}
@@ -347,18 +421,29 @@ def recommend(catalog: Catalog, db: Database, comp: str, recall: dict[str, float
 
 
 def _pct(value) -> str:
-    return f"{value:.0%}" if isinstance(value, (int, float)) else NO_EVIDENCE
+    return f"{value:.0%}" if isinstance(value, (int, float)) else "—"
+
+
+def _source_text(name: str, e: dict, counted: str) -> str:
+    score = _pct(e["score"]) if e["score"] is not None else e["status"]
+    return f"{name} {score} ({counted})"
 
 
 def _evidence_line(ev: dict) -> str:
     c, l, d = ev["cards"], ev["labs"], ev["drills"]
-    parts = [
-        f"cards {_pct(c['score'])} ({c['cards_studied']}/{c['cards_tagged']} studied)",
-        (f"labs {_pct(l['score'])} ({l['labs_passed']}/{l['labs_total']} labs, "
-         f"{l['stages_passed']}/{l['stages_total']} stages)"),
-        f"drills {_pct(d['score'])} ({d['drills']} drills, {d['interview_answers']} interview answers)",
-    ]
-    return " · ".join(parts)
+    return " · ".join([
+        _source_text("cards", c, f"{c['cards_studied']}/{c['cards_tagged']} studied"),
+        _source_text("labs", l, f"{l['labs_passed']}/{l['labs_total']} labs, "
+                                f"{l['stages_passed']}/{l['stages_total']} stages, "
+                                f"{plural(l['observations'], 'attempted', 'attempted')}"),
+        _source_text("drills", d, f"{plural(d['drills'], 'drill')}, {plural(d['interview_answers'], 'interview answer')}"),
+    ])
+
+
+def _level_text(row: dict) -> str:
+    if row["evidence_level"] is None:
+        return f"{row['status']} ({plural(row['observations'], 'observation')})"
+    return f"evidence {row['evidence_level']:.2f} ({plural(row['observations'], 'observation')})"
 
 
 def report_text(report: dict) -> str:
@@ -368,14 +453,18 @@ def report_text(report: dict) -> str:
              f"target level {report['target']:g}", ""]
     for r in report["components"]:
         self_r = r["self_rating"]["average"] if r["self_rating"] else None
-        level = r["evidence_level"]
-        ev = f"evidence {level:.2f}" if isinstance(level, (int, float)) else NO_EVIDENCE
-        flag = f" · {r['confidence']}" if r["confidence"] not in (NO_EVIDENCE, "not rated") else ""
+        flag = f" · {r['confidence']}" if r["confidence"] in ("over-confident", "under-confident", "consistent") else ""
         lines.append(
             f"{r['rank']}. {r['title']:<16} self {self_r if self_r is not None else 'not rated'} · "
-            f"{ev}{flag} · weight {r['weight']:g} · gap {r['gap']:g}"
+            f"{_level_text(r)}{flag} · weight {r['weight']:g} · gap {r['gap']:g}"
         )
         lines.append(f"   {_evidence_line(r['evidence'])}")
+        for f in r["flags"]:
+            if f["flag"] != "consistent":
+                lines.append(f"   {f['dimension']}: self {f['self']} vs {f['source']} {f['evidence_level']:.2f} "
+                             f"({plural(f['observations'], 'observation')}) · {f['flag']}")
+        if r["needs"]:
+            lines.append("   to know more: " + "; ".join(r["needs"]))
     if report["recommendations"]:
         lines += ["", "Next steps"]
         for rec in report["recommendations"]:
@@ -383,17 +472,18 @@ def report_text(report: dict) -> str:
             for kind in ("lessons", "labs", "decks", "drills"):
                 for item in rec[kind]:
                     lines.append(f"    {kind[:-1]:<6} {item['id']:<34} {item['why']}")
-    lines += ["", "How: " + report["method"]["readiness"] + "; " + report["method"]["evidence_level"] + "."]
+    lines += ["", "How: " + report["method"]["minimums"] + "; " + report["method"]["readiness"] + "; "
+              + report["method"]["evidence_level"] + "."]
     return "\n".join(lines)
 
 
 def compact_text(report: dict) -> str:
-    """One line per component, ranked: self-rating, evidence level, flag, gap."""
-    lines = [f"{'#':>2} {'component':<16} {'self':>5} {'evidence':>12}  {'flag':<16} gap"]
+    """One line per component, ranked: self-rating, evidence level and what it rests on, flag, gap."""
+    lines = [f"{'#':>2} {'component':<16} {'self':>5} {'evidence':>9} {'obs':>4}  {'flag':<24} gap"]
     for r in report["components"]:
         self_r = r["self_rating"]["average"] if r["self_rating"] else None
         level = r["evidence_level"]
-        ev = f"{level:.2f}" if isinstance(level, (int, float)) else NO_EVIDENCE
-        lines.append(f"{r['rank']:>2} {r['title']:<16} {self_r if self_r is not None else '—':>5} {ev:>12}  "
-                     f"{r['confidence']:<16} {r['gap']:g}")
+        ev = f"{level:.2f}" if level is not None else "—"
+        lines.append(f"{r['rank']:>2} {r['title']:<16} {self_r if self_r is not None else '—':>5} {ev:>9} "
+                     f"{r['observations']:>4}  {r['confidence']:<24} {r['gap']:g}")
     return "\n".join(lines)

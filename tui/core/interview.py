@@ -151,7 +151,7 @@ def pick_questions(catalog: Catalog, db: Database, interviewer, count: int, rng:
     ids = list(weights)
     rng.shuffle(ids)
     analysis = analyse(catalog, db, None, recommendations=False)
-    if any(row["status"] != "no evidence" or row["self_rating"] for row in analysis["components"]):
+    if any(row["observations"] or row["self_rating"] for row in analysis["components"]):
         rank = {component: i for i, component in enumerate(analysis["ranking"])}
         ids.sort(key=lambda q: min(rank.get(c, len(rank)) for c in catalog.questions[q].components or [""]))
         return [catalog.questions[q] for q in ids[:count]]
