@@ -146,3 +146,26 @@ def test_an_empty_file_is_an_error_not_a_silent_gap(content):
     (content / "curriculum/modules/m01_basics/module.yaml").write_text("")
     errors = problems(load_catalog(content))
     assert "curriculum/modules/m01_basics/module.yaml:1: file is empty: expected a mapping" in errors
+
+
+def test_module_lesson_order_sets_the_order_and_must_match_the_files(content):
+    module_yaml = next((content / "curriculum" / "modules").glob("*/module.yaml"))
+    text = module_yaml.read_text()
+    module_yaml.write_text(text.replace("lessons: [t-intro, t-paging]", "lessons: [t-paging, t-intro]"))
+    catalog = load_catalog(content)
+    assert problems(catalog) == [] and catalog.modules["m01"].lessons == ["t-paging", "t-intro"]
+
+    module_yaml.write_text(text.replace("lessons: [t-intro, t-paging]", "lessons: [t-paging, t-gone]"))
+    found = problems(load_catalog(content), "warning")
+    assert any("module.yaml" in p and "'t-gone', which is not a lesson of this module" in p for p in found), found
+    assert any("leaves out t-intro" in p for p in found), found
+
+    module_yaml.write_text(text.replace("lessons: [t-intro, t-paging]\n", ""))
+    assert any("no 'lessons' order listed" in p for p in problems(load_catalog(content), "warning"))
+
+
+def test_comparison_lessons_are_counted(content):
+    lesson = content / "curriculum" / "modules" / "m01_basics" / "01_intro.md"
+    lesson.write_text(lesson.read_text().replace("id: t-intro", "id: t-intro\nkind: comparison", 1))
+    catalog = load_catalog(content)
+    assert problems(catalog) == [] and list(catalog.comparisons) == ["t-intro"]

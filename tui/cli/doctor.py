@@ -21,7 +21,7 @@ def run(args) -> int:
         print(json.dumps(data, indent=2))
         return 1 if data["errors"] else 0
     print(f"content: {catalog.root}")
-    for key in ("days", "modules", "lessons", "walkthroughs", "day_pages", "projects", "kernels",
+    for key in ("days", "modules", "lessons", "walkthroughs", "comparisons", "day_pages", "projects", "kernels",
                 "decks", "cards", "interviewers", "roles"):
         print(f"  {key:<13} {data[key]}")
     print("  labs         ", ", ".join(f"{k} {v}" for k, v in data["labs"].items()))

@@ -18,6 +18,7 @@ def counts(catalog: Catalog) -> dict:
         "modules": len(catalog.modules),
         "lessons": len(catalog.lessons),
         "walkthroughs": len(catalog.walkthroughs),
+        "comparisons": len(catalog.comparisons),
         "day_pages": len(catalog.day_pages),
         "labs": {track: labs.get(track, 0) for track in LAB_TRACKS} | {"total": sum(labs.values())},
         "projects": len(catalog.projects),

@@ -47,6 +47,10 @@ class Catalog:
     def walkthroughs(self) -> dict:
         return {k: v for k, v in self.lessons.items() if v.kind == "walkthrough"}
 
+    @property
+    def comparisons(self) -> dict:
+        return {k: v for k, v in self.lessons.items() if v.kind == "comparison"}
+
     def card_tags(self) -> set[str]:
         return {tag for card in self.cards.values() for tag in card.tags}
 

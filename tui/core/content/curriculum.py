@@ -20,6 +20,9 @@ class Link:
     line: int  # line in the file
 
 
+LESSON_KINDS = ("lesson", "walkthrough", "comparison")
+
+
 @dataclass
 class Module:
     id: str
@@ -31,6 +34,8 @@ class Module:
     folder: Path
     origin: str
     lessons: list[str] = field(default_factory=list)  # ids, in reading order
+    order: list[str] = field(default_factory=list)  # module.yaml `lessons`, the order the module states
+    order_line: int = 0
 
 
 @dataclass
@@ -41,7 +46,7 @@ class Lesson:
     components: list[str]
     objectives: list[str]
     vllm_refs: list[str]
-    kind: str  # "lesson" or "walkthrough"
+    kind: str  # one of LESSON_KINDS
     module: str
     path: Path
     origin: str
@@ -114,6 +119,8 @@ def _load_modules(ctx: LoadContext) -> None:
             summary=f.str("summary", ""),
             hours=f.number("hours", 0.0),
             objectives=f.str_list("objectives", []),
+            order=f.str_list("lessons", []),
+            order_line=data.line_of("lessons") or data.line,
             folder=path.parent,
             origin=f"{src.rel}:{data.line}",
         )
@@ -136,7 +143,7 @@ def _load_lessons(ctx: LoadContext, module: Module) -> None:
             components=f.subset("components", set(COMPONENTS)),
             objectives=f.str_list("objectives"),
             vllm_refs=f.str_list("vllm_refs", []),
-            kind=f.choice("kind", ("lesson", "walkthrough"), "lesson"),
+            kind=f.choice("kind", LESSON_KINDS, "lesson"),
             module=module.id,
             path=path,
             origin=f"{src.rel}:{meta.line_of('id')}",
@@ -263,8 +270,30 @@ def _check_plan(ctx: LoadContext) -> None:
         src.error(1, f"plan: days are missing: {gaps}")
 
 
+def _check_module_order(ctx: LoadContext) -> None:
+    """module.yaml `lessons` lists the module's lessons in reading order. A mismatch is a warning
+    (a lesson that failed to load is already an error of its own)."""
+    for module in ctx.catalog.modules.values():
+        src = ctx.source(module.folder / "module.yaml")
+        written = set(module.lessons)
+        if not module.order:
+            if written:
+                src.warning(module.order_line, f"module {module.id}: no 'lessons' order listed")
+            continue
+        for ident in module.order:
+            if ident not in written:
+                src.warning(module.order_line, f"module {module.id}: lessons lists '{ident}', which is not a lesson of this module")
+        missing = [i for i in module.lessons if i not in module.order]
+        if missing:
+            src.warning(module.order_line, f"module {module.id}: lessons order leaves out {', '.join(missing)}")
+        if len(set(module.order)) != len(module.order):
+            src.warning(module.order_line, f"module {module.id}: lessons order names a lesson twice")
+        module.lessons = [i for i in module.order if i in written] + missing
+
+
 def check(ctx: LoadContext) -> None:
     _check_plan(ctx)
+    _check_module_order(ctx)
     for lesson in ctx.catalog.lessons.values():
         src = ctx.source(lesson.path)
         for link in lesson.links:
