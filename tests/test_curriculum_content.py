@@ -114,3 +114,42 @@ async def test_every_lesson_renders_in_the_lesson_screen(catalog, vlearn_home):
             assert screen.query_one("#toc").table_of_contents, lesson_id  # headings found
             await pilot.press("escape")
             await pilot.pause()
+
+
+def test_reshape_and_cache_walkthrough_uses_the_0_33_0_strides(catalog):
+    """The worked strides in the walkthrough are recomputed from the layout vLLM 0.33.0 builds:
+    a logical [B, H, N, 2D] cell view (K then V per head) stored LBNHC, split the way
+    FlashAttentionImpl.do_kv_cache_update splits it."""
+    import torch
+
+    blocks, block_size, heads, head_size = 4, 16, 8, 128
+    physical = torch.empty(blocks, block_size, heads, 2 * head_size)  # blocks, slots, heads, K|V
+    kv_cache = physical.permute(0, 2, 1, 3)  # the logical [B, H, N, C] view
+    key_cache, value_cache = kv_cache.transpose(1, 2).split(head_size, dim=-1)
+    block_stride, page_stride, head_stride = key_cache.stride()[:3]
+    block, offset = divmod(37, block_size)
+    k_start = block * block_stride + offset * page_stride
+    v_start = value_cache.storage_offset() + k_start
+    assert head_stride != head_size  # so the kernel's whole-token branch is not FlashAttention's path
+
+    body = catalog.lessons["m03-wt-reshape-and-cache"].body
+    q2 = body[body.index("**Q2.**"): body.index("**Q3.**")]
+    for value in (head_stride, page_stride, block_stride, k_start, v_start, k_start + head_stride):
+        assert f"{value:,}" in q2, f"Q2 should state {value:,}"
+
+
+def test_one_set_of_llama_8b_constants():
+    """Decode reads every weight but the embedding gather (15.0 GB, 5.1 ms at 2,962 GB/s); prefill
+    runs the LM head once per sequence. Old figures that counted otherwise must not come back."""
+    layer = 2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336 + 2 * 4096  # + the two norms
+    layers, head = 32 * layer, 128256 * 4096
+    assert round(2 * (layers + head) / 1e9, 1) == 15.0  # GB read per decode step (bf16)
+    assert round(2 * (layers + head) / 2962e9 * 1e3, 1) == 5.1  # ms at the measured copy rate
+    assert round(layers / 1e9, 2) == 6.98  # the per-prompt-token parameters in prefill
+
+    stale = re.compile(r"5\.4 ms|2 × 8\.03e9|8\.03e9 (params )?×|2 × 8e9 FLOPs")
+    for folder in ("curriculum", "data", "flashcards"):
+        for path in (REPO / folder).rglob("*"):
+            if path.suffix in (".md", ".yaml"):
+                for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                    assert not stale.search(line), f"{path.relative_to(REPO)}:{n}: {line.strip()}"
