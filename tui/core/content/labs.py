@@ -4,6 +4,10 @@ A lab folder holds README.md, starter/, solution/ and tests/; the same tests
 run against the learner's workspace copy, solution/ and starter/. A project
 has ordered stages, each with its own tests folder; a run stops at the first
 failing stage.
+
+`mutants.yaml` beside lab.yaml (optional) lists wrong solutions a learner
+would plausibly write, each as text replacements applied to the solution;
+`vlearn verify` checks that the lab's tests reject every one of them.
 """
 from __future__ import annotations
 
@@ -16,6 +20,16 @@ from .vocab import COMPONENTS, LAB_TRACKS
 ORDER = 20
 GPU_NEEDS = ("none", "optional", "required")
 DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Mutant:
+    """A plausible wrong solution: the solution with `replace` (old, new) pairs applied to `file`."""
+    id: str
+    why: str
+    file: str
+    replace: list[tuple[str, str]]
+    origin: str
 
 
 @dataclass
@@ -36,6 +50,7 @@ class Lab:
     path: Path  # the lab folder
     origin: str
     kind: str = "lab"
+    mutants: list[Mutant] = field(default_factory=list)
 
     @property
     def readme(self) -> Path:
@@ -112,6 +127,41 @@ def _check_folder(f: Fields, folder: Path, item: Lab, needs_tests: bool) -> None
                 f.error("files", f"{side}/{name} does not exist")
 
 
+def _load_mutants(ctx: LoadContext, item: Lab) -> None:
+    path = item.path / "mutants.yaml"
+    if not path.is_file():
+        return
+    src = ctx.source(path)
+    seen: set[str] = set()
+    for raw in src.read_list("mutants"):
+        if not hasattr(raw, "line_of"):
+            src.error(getattr(raw, "line", 1), "each mutant is a mapping with id, why, file, replace")
+            continue
+        f = Fields(src, raw, f"mutant {raw.get('id', '?')}")
+        mutant = Mutant(id=f.str("id"), why=f.str("why"), file=f.str("file", item.files[0] if item.files else ""),
+                        replace=[], origin=f"{src.rel}:{raw.line}")
+        for pair in f.list("replace") or []:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                f.error("replace", "each replacement is a pair [old text, new text]")
+                continue
+            mutant.replace.append((pair[0], pair[1]))
+        if mutant.id in seen:
+            f.error("id", f"duplicate mutant id '{mutant.id}'")
+        seen.add(mutant.id)
+        if not f.failed and mutant.file not in item.files:
+            f.error("file", f"'{mutant.file}' is not one of the lab's files {item.files}")
+        if not f.failed and not mutant.replace:
+            f.error("replace", "a mutant needs at least one replacement")
+        solution = item.path / "solution" / mutant.file
+        if not f.failed and solution.is_file():
+            text = solution.read_text(encoding="utf-8")
+            for old, _ in mutant.replace:
+                if old not in text:
+                    f.error("replace", f"no longer applies: {old!r} is not in solution/{mutant.file}")
+        if not f.failed:
+            item.mutants.append(mutant)
+
+
 def _load_lab(ctx: LoadContext, path: Path) -> None:
     src = ctx.source(path)
     data = src.read_mapping()
@@ -124,6 +174,7 @@ def _load_lab(ctx: LoadContext, path: Path) -> None:
         f.error("track", f"track '{lab.track}' does not match the folder labs/{folder.parent.name}/")
     _check_folder(f, folder, lab, needs_tests=True)
     if not f.failed:
+        _load_mutants(ctx, lab)
         add_unique(ctx.catalog.labs, lab, src, data.line_of("id"), "lab")
 
 
@@ -159,6 +210,7 @@ def _load_project(ctx: LoadContext, path: Path) -> None:
     if project.id in ctx.catalog.labs:
         f.error("id", f"project id '{project.id}' is already a lab id")
     if not f.failed:
+        _load_mutants(ctx, project)
         add_unique(ctx.catalog.projects, project, src, data.line_of("id"), "project")
 
 

@@ -1,4 +1,5 @@
-"""`vlearn verify`: every lab's solution passes and its starter fails.
+"""`vlearn verify`: every lab's solution passes, its starter fails, and every
+wrong solution kept in its mutants.yaml fails.
 
 Projects: every stage passes on solution/, and the starter fails stage 1.
 GPU labs on a machine without a GPU: their tests compile the kernel and skip
@@ -44,15 +45,35 @@ def verify_item(item, runner) -> Verdict:
             return Verdict(item.id, False, "starter passes every stage: it must fail stage 1", results=results)
         if starter.stage != first:
             return Verdict(item.id, False, f"starter passes stage 1 and fails only at '{starter.stage}'", results=results)
-        return Verdict(item.id, True, f"{len(item.stages)} stages pass on solution ({solution.passed} tests); "
-                       f"starter fails stage 1 ({_first_problem(starter)})", results=results)
+        return _with_mutants(item, runner, Verdict(
+            item.id, True, f"{len(item.stages)} stages pass on solution ({solution.passed} tests); "
+            f"starter fails stage 1 ({_first_problem(starter)})", results=results))
     counts = f"{solution.passed} passed" + (f", {solution.skipped} skipped" if solution.skipped else "")
     if compile_only and starter.status == "compiled":
         return Verdict(item.id, True, f"compile-only (no GPU here): solution {counts}; starter compiles; "
                        "GPU runs skipped", compile_only=True, results=results)
-    if not starter.ok:
-        return Verdict(item.id, True, f"solution {counts}; starter fails ({_first_problem(starter)})", results=results)
-    return Verdict(item.id, False, "starter passes every test: it must fail", results=results)
+    if starter.ok:
+        return Verdict(item.id, False, "starter passes every test: it must fail", results=results)
+    return _with_mutants(item, runner, Verdict(
+        item.id, True, f"solution {counts}; starter fails ({_first_problem(starter)})", results=results))
+
+
+def _with_mutants(item, runner, verdict: Verdict) -> Verdict:
+    """A wrong solution from mutants.yaml that passes the tests fails the lab's verification."""
+    from .mutants import check_mutants
+
+    if not item.mutants:
+        return verdict
+    checked = check_mutants(item, runner)
+    survivors = [m.mutant_id for m in checked if m.killed is False]
+    unjudged = sum(m.killed is None for m in checked)
+    if survivors:
+        return Verdict(item.id, False, f"the tests accept wrong solutions: {', '.join(survivors)} (mutants.yaml)",
+                       results=verdict.results)
+    judged = len(checked) - unjudged
+    verdict.words += f"; {judged}/{len(checked)} wrong solutions rejected" + (
+        f" ({unjudged} need a GPU)" if unjudged else "")
+    return verdict
 
 
 def select(catalog, ids=None, track: str | None = None) -> tuple[list, list[str]]:
