@@ -290,3 +290,105 @@ async def test_links_can_be_followed_from_the_keyboard(vlearn_home):
         await pilot.press("f", "escape")
         await pilot.pause()
         assert app.screen.lesson.id == "t-paging"
+
+
+def _lab_run(db, lab_id: str, status: str) -> None:
+    db["lab_runs"].insert({"lab_id": lab_id, "started_at": progress.stamp(), "duration_s": 1.0, "passed": 0,
+                           "failed": 0, "errors": 0, "skipped": 0, "status": status, "dir_kind": "workspace"})
+
+
+async def test_the_checklist_ticks_what_you_did(vlearn_home):
+    """A passed lab, a graded drill and a lesson read to its end tick their items
+    (like the cards item); a GPU lab only compiled does not; an untick stays."""
+    from tui.core import drills
+    from tui.screens.today import ChecklistItem
+
+    app = make_app(vlearn_home)
+    async with app.run_test(size=(60, 12)) as pilot:  # small: neither lesson fits on one screen
+        await pilot.pause()
+        db = app.db
+
+        def ticks() -> dict:
+            return {i.entry.key: i.entry.done for i in app.screen.query(ChecklistItem)}
+
+        _lab_run(db, "t-lab-missing", "compiled")
+        drill = drills.Drill(db, app.catalog.questions["t-question"]).start()
+        drill.finish("2*32*8*128*2")
+        drill.grade([0, 2])
+        app.open_item("lesson", "t-paging")
+        await pilot.pause()
+        await pilot.press("escape")  # opened, not read to the end
+        app.open_item("lesson", "t-intro")
+        await pilot.pause()
+        await pilot.press("G")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ticks() == {"lesson:t-intro": True, "lesson:t-paging": False, "lab:t-lab-missing": False,
+                           "cards:t-deck": False, "drill:t-question": True}
+        assert progress.done_items(db, 0) == {"lesson:t-intro"}  # day 0 lists it too
+        _lab_run(db, "t-lab-missing", "passed")
+        await pilot.press("p", "escape")  # back on Today
+        await pilot.pause()
+        assert ticks()["lab:t-lab-missing"]
+        await pilot.press("down", "down", "space")  # untick the lab by hand
+        await pilot.press("p", "escape")
+        await pilot.pause()
+        assert not ticks()["lab:t-lab-missing"]
+
+
+async def test_plan_opens_a_day_from_a_lesson_and_counts_the_days_it_lists(vlearn_home):
+    app = make_app(vlearn_home)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await pilot.pause()
+        app.open_item("lesson", "t-intro")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        # The lesson fits the window, so it is read; it is all of day 0, which counts like the rows do.
+        assert str(app.screen.query_one("#plan-summary").render()).startswith("1 of 3 days complete")
+        await pilot.press("down", "enter")  # from day 1 to day 2
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TodayScreen" and app.screen.shown_day == 2
+
+
+async def test_lesson_scrolls_as_one_page_under_held_keys(vlearn_home):
+    """A held key sends presses faster than frames: every press counts, and
+    the scroll keys mean the page even while the contents pane has focus."""
+    app = make_app(vlearn_home)
+    async with app.run_test(size=(60, 12)) as pilot:
+        app.open_item("lesson", "t-intro")
+        await pilot.pause()
+        screen = app.screen
+        scroller = screen.query_one("#doc-scroll")
+        for _ in range(3):  # three presses before the next frame
+            screen.action_scroll(1)
+        assert scroller.scroll_y == 3
+        screen.query_one("#toc").focus()
+        await pilot.press("G")
+        assert scroller.scroll_y == scroller.max_scroll_y > 3
+        await pilot.press("g")
+        assert scroller.scroll_y == 0
+        await pilot.press("pagedown", "j")
+        assert scroller.scroll_y == min(scroller.max_scroll_y, scroller.scrollable_content_region.height + 1)
+        assert type(app.screen).__name__ == "LessonScreen"  # g is the top here, on no screen Progress
+
+
+async def test_palette_names_drills_by_title_and_walkthroughs_once(vlearn_home, tmp_path):
+    import shutil
+
+    from tui.commands import ContentCommands
+    from tui.core import plan
+
+    root = tmp_path / "content"
+    shutil.copytree(FIXTURE, root)
+    lesson = root / "curriculum/modules/m01_basics/02_paging.md"
+    lesson.write_text(lesson.read_text().replace("title: Paging", "title: 'Walkthrough: Paging'"))
+    app = VlearnApp(catalog=load_catalog(root), db=open_store(vlearn_home / "progress.db"))
+    async with app.run_test(size=(110, 36)) as pilot:
+        await pilot.pause()
+        titles = [title for title, _, _ in ContentCommands(app.screen)._entries()]
+        assert "Walkthrough: Paging" in titles and "Drill: Size a KV cache" in titles
+        assert not any(t.startswith("Walkthrough: Walkthrough") or t == "Drill: t-question" for t in titles)
+        checklist = {e.key: e.title for e in plan.checklist(app.catalog, app.db, 1)}
+        assert checklist["lesson:t-paging"] == "Walkthrough: Paging"

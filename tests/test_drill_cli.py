@@ -43,3 +43,18 @@ def test_scripted_interview_in_the_terminal(vlearn_home):
     [iv] = db["interviews"].rows
     assert iv["status"] == "finished" and iv["driver"] == "scripted"
     assert db["interview_grades"].count == 2
+
+
+def test_drill_shows_markdown_as_text_not_markup(vlearn_home, tmp_path):
+    import shutil
+
+    root = tmp_path / "content"
+    shutil.copytree(FIXTURE, root)
+    questions = root / "data/questions/test.yaml"
+    questions.write_text(questions.read_text().replace(
+        "2 × 32 × 8 × 128 × 2 = 131,072 bytes", "**Per token:** `2 × 32 × 8 × 128 × 2` = 131,072 bytes"))
+    env = os.environ | {"VLEARN_HOME": str(vlearn_home), "VLEARN_CONTENT": str(root)}
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "drill", "--question", "t-question"], input="x\n.\nn\n",
+                         capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "Per token: 2 × 32 × 8 × 128 × 2 = 131,072 bytes" in out.stdout and "**" not in out.stdout

@@ -43,3 +43,17 @@ def test_reading_the_standing_does_not_start_the_plan(db):
     catalog = load_catalog(CONTENT)
     assert plan.standing(catalog, db).calendar_day == 1
     assert progress.start_date(db, create=False) is None  # `vlearn gaps` before the app: day 1 not fixed yet
+
+
+def test_day_pages_leave_a_drills_time_to_the_question():
+    """The drill's clock is the question's `minutes`; a day page stating its own
+    number ('answer aloud in 5 minutes' beside a 15-minute drill) is wrong twice."""
+    import re
+
+    days = Path(__file__).resolve().parents[1] / "curriculum" / "days"
+    stated = []
+    for page in sorted(days.glob("day*.md")):
+        for item in re.split(r"\n(?=- |## )", page.read_text(encoding="utf-8")):
+            if "(question:" in item and re.search(r"\b\d+\s*(min|minutes)\b", item):
+                stated.append(f"{page.name}: {item.strip()[:80]}")
+    assert stated == []

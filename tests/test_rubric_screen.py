@@ -48,12 +48,12 @@ async def test_rate_by_keyboard_see_meanings_and_save(vlearn_home, catalog):
         status = text(screen, "#rubric-status")
         assert "4/24 rated" in status and "average 2.50" in status and "unsaved" in status
         assert rubric_store.history(db) == []
-        await pilot.press("s")
+        await pilot.press("ctrl+s")
         saved = rubric_store.latest(db)
         assert saved.scores == {("paged_attention", d): n for d, n in
                                 zip(("understanding", "explain", "implement", "optimize"), (1, 2, 3, 4), strict=False)}
         assert "unsaved" not in text(screen, "#rubric-status")
-        await pilot.press("right", "4", "s")  # a second assessment; the first is kept
+        await pilot.press("right", "4", "ctrl+s")  # a second assessment; the first is kept
         history = rubric_store.history(db)
         assert len(history) == 2 and len(history[0].scores) == 4 and len(history[1].scores) == 5
         assert history[1].scores[("cuda_kernels", "explain")] == 4
@@ -71,7 +71,7 @@ async def test_saving_an_empty_grid_is_refused(vlearn_home, catalog):
     app = Harness(catalog, db)
     async with app.run_test() as pilot:
         await pilot.pause()
-        await pilot.press("s")
+        await pilot.press("ctrl+s")
         assert rubric_store.history(db) == []
         assert "never saved" in text(app.screen, "#rubric-status")
     db.close()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tui.app import VlearnApp
 from tui.core.content import load_catalog
 from tui.core.store import open_store
@@ -23,8 +25,34 @@ def test_plan_snapshot(snap_compare, vlearn_home):
     assert snap_compare(app(vlearn_home), terminal_size=SIZE, press=["p"])
 
 
+async def contents_filled(pilot) -> None:
+    """The contents pane fills in from a message after the lesson is parsed: wait for it."""
+    from textual.widgets import Tree
+
+    for _ in range(50):
+        trees = pilot.app.screen.query(Tree)
+        if trees and trees.first().root.children:
+            break
+        await pilot.pause()
+
+
 def test_lesson_snapshot(snap_compare, vlearn_home):
-    assert snap_compare(app(vlearn_home), terminal_size=SIZE, press=["enter"])
+    async def open_lesson(pilot) -> None:
+        await pilot.press("enter")
+        await contents_filled(pilot)
+
+    assert snap_compare(app(vlearn_home), terminal_size=SIZE, run_before=open_lesson)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)])
+def test_lesson_end_snapshot(snap_compare, vlearn_home, size):
+    """One scroll for the page; G is its end, and reaching the end ticks the lesson."""
+    async def open_and_end(pilot) -> None:
+        await pilot.press("enter")
+        await contents_filled(pilot)
+        await pilot.press("G")
+
+    assert snap_compare(app(vlearn_home), terminal_size=size, run_before=open_and_end)
 
 
 def test_help_snapshot(snap_compare, vlearn_home):
@@ -53,7 +81,16 @@ def test_drill_snapshot(snap_compare, vlearn_home):
     from tui.screens.drill import DrillScreen
 
     app = OneScreen(vlearn_home, FIXTURE, lambda: DrillScreen("t-question", clock=FrozenClock()))
-    assert snap_compare(app, terminal_size=SIZE, press=["ctrl+g"])
+    assert snap_compare(app, terminal_size=SIZE, press=["enter", "ctrl+g"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)])
+def test_drill_ready_snapshot(snap_compare, vlearn_home, size):
+    """Opening a drill shows the question and its time; nothing runs yet."""
+    from tui.screens.drill import DrillScreen
+
+    app = OneScreen(vlearn_home, FIXTURE, lambda: DrillScreen("t-question", clock=FrozenClock()))
+    assert snap_compare(app, terminal_size=size)
 
 
 def test_review_snapshot(snap_compare, vlearn_home):

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from .commands import ContentCommands
 from .core.content import Catalog, load_catalog_cached
 from .core.store import StoreError, open_store
+from .core.text import plural
 
 # kind -> (module, class) of the screen that opens it; see docs/contracts.md.
 SCREENS = {
@@ -41,7 +42,7 @@ class VlearnApp(App):
         Binding("l", "go('labs')", "Labs"),
         Binding("r", "go('cards')", "Review"),
         Binding("i", "go('interview')", "Interview", show=False),
-        Binding("g", "go('dashboard')", "Progress", show=False),
+        Binding("P", "go('dashboard')", "Progress", show=False),  # not g: g and G are top and bottom in a lesson
         Binding("R", "go('rubric')", "Rubric", show=False),
         Binding("s", "go('stats')", "Card stats", show=False),
         Binding("exclamation_mark", "go('problems')", "Content problems", show=False),
@@ -77,7 +78,7 @@ class VlearnApp(App):
             more = f"\n… and {len(errors) - 6} more" if len(errors) > 6 else ""
             self.notify(
                 f"{listing}{more}\nPress ! for the full list.",
-                title=f"{len(errors)} content problem{'s' if len(errors) != 1 else ''}",
+                title=plural(len(errors), "content problem"),
                 severity="error",
                 timeout=20,
             )
@@ -100,6 +101,14 @@ class VlearnApp(App):
             return False
         self.push_screen(screen)
         return True
+
+    def open_day(self, number: int) -> None:
+        """Today, showing day `number`, from whichever screen asks."""
+        from .screens.today import TodayScreen
+
+        self.action_go("today")
+        if isinstance(self.screen, TodayScreen):
+            self.screen.show_day(number)
 
     def action_go(self, kind: str) -> None:
         if kind == "today":

@@ -5,6 +5,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .core.text import lesson_title
+
 
 class ContentCommands(Provider):
     def _entries(self) -> list[tuple[str, str, callable]]:
@@ -12,14 +14,14 @@ class ContentCommands(Provider):
         catalog = app.catalog
         entries = []
         for number, day in catalog.days.items():
-            entries.append((f"Day {number}: {day.title}", "open the day's checklist", partial(_open_day, app, number)))
+            entries.append((f"Day {number}: {day.title}", "open the day's checklist", partial(app.open_day, number)))
         for lesson in catalog.lessons.values():
-            label = "Walkthrough" if lesson.kind == "walkthrough" else "Lesson"
-            entries.append((f"{label}: {lesson.title}", lesson.id, partial(app.open_item, "lesson", lesson.id)))
+            entries.append((lesson_title(lesson, "Lesson"), lesson.id, partial(app.open_item, "lesson", lesson.id)))
         for lab in list(catalog.labs.values()) + list(catalog.projects.values()):
             entries.append((f"Lab: {lab.title}", lab.id, partial(app.open_item, "lab", lab.id)))
         for question in catalog.questions.values():
-            entries.append((f"Drill: {question.id}", question.category, partial(app.open_item, "drill", question.id)))
+            entries.append((f"Drill: {question.title}", f"{question.category}, {question.minutes} min · {question.id}",
+                            partial(app.open_item, "drill", question.id)))
         return entries
 
     async def discover(self) -> Hits:
@@ -33,10 +35,3 @@ class ContentCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
-
-def _open_day(app, number: int) -> None:
-    from .screens.today import TodayScreen
-
-    app.action_go("today")
-    if isinstance(app.screen, TodayScreen):
-        app.screen.show_day(number)

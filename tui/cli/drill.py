@@ -41,6 +41,14 @@ def _mmss(seconds: float) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
+def _markdown(text: str) -> None:
+    """Markdown as a terminal shows it (rich drops the styling when piped)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(text.strip()))
+
+
 def run_drill(args) -> int:
     from ..core import drills
 
@@ -53,7 +61,9 @@ def run_drill(args) -> int:
         print(f"error: no questions in category '{args.category}'", file=sys.stderr)
         return 2
     drill = drills.Drill(db, question).start()
-    print(f"\n== {question.title} ({question.category}, {question.minutes} min) ==\n\n{question.prompt.strip()}\n")
+    print(f"\n== {question.title} ({question.category}, {question.minutes} min) ==\n")
+    _markdown(question.prompt)
+    print()
     print("Type your answer. Commands on their own line: ':hint' next hint, ':time' time left, '.' submit.")
     lines: list[str] = []
     for raw in sys.stdin:
@@ -79,7 +89,7 @@ def run_drill(args) -> int:
     drill.finish("\n".join(lines))
     print(f"\n-- {drill.status.replace('_', ' ')} after {_mmss(min(drill.elapsed(), drill.limit_s))} --\n")
     print("Model answer:\n")
-    print(question.model_answer.strip())
+    _markdown(question.model_answer)
     print("\nRubric: answer y or n for each point your answer covered.")
     ticks = []
     for i, point in enumerate(question.rubric):
@@ -140,7 +150,9 @@ def run_interview(args) -> int:
     session.auto_grade()
     for q in session.questions:
         if q.id in session.answers and q.id not in session.grades:
-            print(f"\nGrade yourself on '{q.title}'. Model answer:\n{q.model_answer.strip()}\n")
+            print(f"\nGrade yourself on '{q.title}'. Model answer:\n")
+            _markdown(q.model_answer)
+            print()
             ticks = []
             for i, point in enumerate(q.rubric):
                 print(f"  {i + 1}. {point} [y/n] ", end="", flush=True)

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 
+from ..core.text import plural
 from .common import content_and_store
 
 
@@ -139,7 +140,7 @@ def _review(args, catalog, db, keys) -> int:
     out.print(f"Session: {summary.text()}")
     later = session.next_due_in()
     if later is not None:
-        out.print(f"{len(session.learning)} card(s) in learning come back in {srs.format_interval(later)}")
+        out.print(f"{plural(len(session.learning), 'card')} in learning come back in {srs.format_interval(later)}")
     elif not quit_ and not summary.cards:
         out.print("Nothing due. New cards unlock as you reach the plan's days.")
     return 0

@@ -1,7 +1,6 @@
 """`vlearn doctor`: what content exists, what is broken, what this machine can do."""
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 from collections import Counter
@@ -56,7 +55,10 @@ def environment() -> dict:
     gpus = detect()
     gpu = gpus[0].name if gpus else None
     env["gpu"] = gpu
-    env["editor"] = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    from .paths import editor
+
+    chosen = editor()
+    env["editor"] = f"{' '.join(chosen[0])} ({chosen[1]})" if chosen else None
     return env
 
 

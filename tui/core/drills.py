@@ -1,5 +1,7 @@
 """Timed whiteboard drills: clock, hints that unlock at time marks, autosave,
-rubric grading. The clock is a function so tests (and a paused UI) drive it."""
+rubric grading. The clock is a function so tests drive it. A drill's clock
+runs only between start() and pause(): opening a drill shows the question,
+and the learner starts it."""
 from __future__ import annotations
 
 import json
@@ -38,28 +40,46 @@ class Drill:
     answer: str = ""
     hints_used: list[dict] = field(default_factory=list)
     status: str = "running"
-    _t0: float = 0.0
-    _offset: float = 0.0  # seconds already spent before a resume
+    _t0: float | None = None  # clock() when the clock last started; None while paused
+    _offset: float = 0.0  # seconds spent before the last start
 
     def __post_init__(self) -> None:
         self.limit_s = self.limit_s or int(self.question.minutes * 60)
-        self._t0 = self.clock()
 
     # -- lifecycle -------------------------------------------------------
     def start(self, interview_id: int | None = None) -> Drill:
-        with self.db.atomic():
-            self.id = self.db["drills"].insert(
-                {
-                    "question_id": self.question.id, "started_at": progress.stamp(), "limit_s": self.limit_s,
-                    "elapsed_s": 0.0, "hints_used": "[]", "answer": "", "rubric_ticks": "[]",
-                    "status": "running", "interview_id": interview_id,
-                }
-            ).last_pk
+        """Start the clock (or carry on after a pause); the attempt is recorded
+        the first time."""
+        if self.id is None:
+            with self.db.atomic():
+                self.id = self.db["drills"].insert(
+                    {
+                        "question_id": self.question.id, "started_at": progress.stamp(), "limit_s": self.limit_s,
+                        "elapsed_s": 0.0, "hints_used": "[]", "answer": "", "rubric_ticks": "[]",
+                        "status": "running", "interview_id": interview_id,
+                    }
+                ).last_pk
+        if self._t0 is None:
+            self._t0 = self.clock()
         return self
+
+    @property
+    def running(self) -> bool:
+        return self._t0 is not None
+
+    def pause(self, text: str | None = None) -> None:
+        """Stop the clock and save the answer and the time spent; start() carries on."""
+        if self.id is None:
+            return
+        self._offset, self._t0 = self.elapsed(), None
+        if text is not None:
+            self.answer = text
+        self._update(answer=self.answer, elapsed_s=round(self._offset, 1), saved_at=progress.stamp())
 
     @classmethod
     def resume(cls, db: Database, catalog: Catalog, drill_id: int, clock: Callable[[], float] = time.monotonic) -> Drill:
         row = db["drills"].get(drill_id)
+        # Paused where it was left: start() carries on.
         drill = cls(db, catalog.questions[row["question_id"]], clock=clock, limit_s=row["limit_s"], id=drill_id)
         drill.answer = row["answer"] or ""
         drill.hints_used = json.loads(row["hints_used"] or "[]")
@@ -67,7 +87,7 @@ class Drill:
         return drill
 
     def elapsed(self) -> float:
-        return self._offset + (self.clock() - self._t0)
+        return self._offset + (self.clock() - self._t0 if self._t0 is not None else 0.0)
 
     def remaining(self) -> float:
         return max(0.0, self.limit_s - self.elapsed())
@@ -106,6 +126,7 @@ class Drill:
     def finish(self, text: str) -> None:
         """Submit (or time-up): the clock stops and the answer is final."""
         self.answer = text
+        self._offset, self._t0 = self.elapsed(), None
         self.status = "timed_out" if self.timed_out else "submitted"
         self._update(answer=text, elapsed_s=round(min(self.elapsed(), self.limit_s), 1),
                      finished_at=progress.stamp(), status=self.status, saved_at=progress.stamp())
@@ -130,13 +151,14 @@ def unfinished(db: Database) -> list[dict]:
 
 def open_drill(db: Database, catalog: Catalog, question_id: str | None = None,
                clock: Callable[[], float] = time.monotonic) -> tuple[Drill, bool]:
-    """Resume the drill a crash or kill left running (for this question, if one is
-    named), else start a new one on it or on the question most needed. (drill, resumed)."""
+    """The drill left unfinished (for this question, if one is named), else a new
+    one on it or on the question most needed; (drill, resumed). Its clock is not
+    running: call start() when the learner is ready."""
     for row in unfinished(db):
         if row["question_id"] in catalog.questions and question_id in (None, row["question_id"]):
             return Drill.resume(db, catalog, row["id"], clock=clock), True
     question = catalog.questions[question_id] if question_id else choose_question(catalog, db)
-    return Drill(db, question, clock=clock).start(), False
+    return Drill(db, question, clock=clock), False
 
 
 def history(db: Database, question_id: str | None = None) -> list[dict]:

@@ -48,3 +48,22 @@ def vllm_paths_file() -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+FALLBACK_EDITORS = ("vim", "nano", "vi")
+
+
+def editor() -> tuple[list[str], str] | None:
+    """The editor the app's `e` opens, and where the choice came from:
+    $VISUAL, then $EDITOR, then the first of vim, nano, vi on PATH."""
+    import shlex
+    import shutil
+
+    for var in ("VISUAL", "EDITOR"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return shlex.split(value), f"${var}"
+    for name in FALLBACK_EDITORS:
+        if shutil.which(name):
+            return [name], "found on PATH; $EDITOR is not set"
+    return None

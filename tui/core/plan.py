@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from .content import Catalog
 from .store import progress
+from .text import lesson_title, plural
 
 LAST_DAY = 28
 
@@ -39,7 +40,7 @@ class Standing:
         if self.ahead == 0:
             return "on schedule"
         n = abs(self.ahead)
-        return f"{n} day{'s' if n != 1 else ''} {'ahead of' if self.ahead > 0 else 'behind'} the calendar"
+        return f"{plural(n, 'day')} {'ahead of' if self.ahead > 0 else 'behind'} the calendar"
 
 
 def calendar_day(start: dt.date, on: dt.date) -> int:
@@ -53,6 +54,13 @@ def day_progress(catalog: Catalog, db: Database) -> dict[int, DayProgress]:
         keys = [key for key, _ in day.checklist()]
         result[number] = DayProgress(number, sum((number, k) in done for k in keys), len(keys))
     return result
+
+
+def days_complete(catalog: Catalog, db: Database) -> tuple[int, int]:
+    """(complete, total) over every day of the plan, day 0 included: the
+    numbers beside the plan's rows."""
+    days = day_progress(catalog, db)
+    return sum(p.complete for p in days.values()), len(days)
 
 
 def standing(catalog: Catalog, db: Database, on: dt.date | None = None) -> Standing:
@@ -89,7 +97,7 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
             item = catalog.lessons.get(ident)
             available = item is not None
             if item:
-                title = ("Walkthrough: " if item.kind == "walkthrough" else "") + item.title
+                title = lesson_title(item)
                 minutes = item.minutes
         elif kind == "lab":
             item = catalog.labs.get(ident) or catalog.projects.get(ident)
@@ -120,6 +128,33 @@ def cards_note(catalog: Catalog, db: Database, number: int) -> str:
 
     queue = srs.build_queue(db, catalog, day.cards)
     return f"{len(queue.due)} due, {len(queue.new)} new"
+
+
+def done_by_record(db: Database) -> set[str]:
+    """Checklist keys the store shows done, whichever day lists them: a lab
+    whose workspace run passed (a GPU lab only compiled is 'compiled', not a
+    pass), a question with a graded drill, a lesson read to its end."""
+    labs = {row[0] for row in db.execute(
+        "select distinct lab_id from lab_runs where dir_kind = 'workspace' and status = 'passed'")}
+    drills = {row[0] for row in db.execute("select distinct question_id from drills where status = 'graded'")}
+    return ({f"lab:{i}" for i in labs} | {f"drill:{i}" for i in drills}
+            | {f"lesson:{i}" for i in progress.lessons_finished(db)})
+
+
+def settle(catalog: Catalog, db: Database) -> list[tuple[int, str]]:
+    """Tick every lab, drill and lesson item that the store shows done (the
+    same way the cards item ticks itself); (day, key) of each item ticked now.
+    An item ticks once: untick it by hand and it stays unticked."""
+    done = done_by_record(db)
+    if not done:
+        return []
+    ticked = []
+    for number, day in catalog.days.items():
+        for key, _kind in day.checklist():
+            if key in done and not progress.was_ticked(db, number, key):
+                progress.set_done(db, number, key, True)
+                ticked.append((number, key))
+    return ticked
 
 
 def settle_cards(catalog: Catalog, db: Database, number: int) -> bool:

@@ -26,6 +26,7 @@ from .content import Catalog
 from .content.rubric import rubric_of
 from .labs.runner import track_progress
 from .store import progress
+from .text import plural
 
 STUDY_LEAD = dt.timedelta(minutes=5)
 SESSION_GAP = dt.timedelta(minutes=30)
@@ -114,15 +115,14 @@ def summary(db: Database, catalog: Catalog, now: dt.datetime | None = None) -> d
 
     today = srs.local_date(_utc(now))
     standing = plan.standing(catalog, db, today)
-    days = plan.day_progress(catalog, db)
-    days_done = sum(1 for n, d in days.items() if 1 <= n <= plan.LAST_DAY and d.complete)
+    days_done, days_total = plan.days_complete(catalog, db)
     read = progress.lessons_read(db) & set(catalog.lessons)
     labs = lab_progress(catalog, db)
     minutes, sessions = study_minutes(db)
     rub = rubric_of(catalog)
     return {
         "plan": {
-            "days_done": days_done, "days_total": plan.LAST_DAY, "current_day": standing.current_day,
+            "days_done": days_done, "days_total": days_total, "current_day": standing.current_day,
             "calendar_day": standing.calendar_day, "pace": standing.pace_text(),
             "start": standing.start.isoformat(),
         },
@@ -180,8 +180,8 @@ def dashboard_sections(data: dict) -> list[tuple[str, str]]:
                                    f"last {ret['days']} days"),
         f"Drills graded  {_avg(data['drills'])}",
         f"Interviews     {_avg(data['interviews'])}",
-        f"Streak         {data['streak']} day{'s' if data['streak'] != 1 else ''}",
-        f"Study time     {hours}h {mins:02d}m in {data['study_time']['sessions']} sessions (estimated)",
+        f"Streak         {plural(data['streak'], 'day')}",
+        f"Study time     {hours}h {mins:02d}m in {plural(data['study_time']['sessions'], 'session')} (estimated)",
     ])
     per_day = data["reviews_per_day"]
     reviews = srs.bars([(d[5:], n) for d, n in per_day.items()], width=30) \

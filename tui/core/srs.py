@@ -26,6 +26,7 @@ from sqlite_utils import Database
 from .content import Catalog
 from .content.vocab import COMPONENTS
 from .store import progress
+from .text import plural
 
 UTC = dt.UTC
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
@@ -395,7 +396,7 @@ class Summary:
 
     def text(self) -> str:
         minutes, secs = divmod(int(round(self.seconds)), 60)
-        return (f"{self.cards} card{'s' if self.cards != 1 else ''} in {minutes}:{secs:02d}, "
+        return (f"{plural(self.cards, 'card')} in {minutes}:{secs:02d}, "
                 f"again {self.again_rate:.0%}")
 
 

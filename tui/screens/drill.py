@@ -1,14 +1,16 @@
-"""A timed whiteboard drill: countdown, hints at time marks, an autosaved
-scratchpad, then the model answer beside yours and the rubric to tick."""
+"""A timed whiteboard drill: the question and its time first, the clock on
+enter, hints at time marks, an autosaved scratchpad, then the model answer
+beside yours and the rubric to tick. Leaving (or any screen over it) pauses."""
 from __future__ import annotations
 
 import time
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Header, Markdown, SelectionList, Static, TextArea
 
 from ..core import drills
@@ -22,17 +24,17 @@ def clock_text(seconds: float) -> str:
 
 class DrillScreen(Screen):
     BINDINGS = [
+        Binding("enter", "start", "Start the clock"),  # the answer box, once focused, takes enter as a new line
         Binding("ctrl+g", "hint", "Hint"),  # not ctrl+h: many terminals send it as backspace
         Binding("ctrl+s", "submit", "Submit / save grade"),
         Binding("ctrl+r", "run_lab", "Run against lab"),
-        Binding("escape", "leave", "Leave (answer kept)"),
+        Binding("escape", "leave", "Leave (pauses)"),
     ]
 
     def __init__(self, question_id: str | None = None, clock=time.monotonic) -> None:
         super().__init__()
         self.drill, self.resumed = drills.open_drill(self.app.db, self.app.catalog, question_id, clock)
         self.question = self.drill.question
-        self.last_saved_text = self.drill.answer
         self.last_save_at = self.drill.elapsed()
         self.reviewing = False
 
@@ -43,23 +45,54 @@ class DrillScreen(Screen):
         with Vertical(id="drill-work"):
             with VerticalScroll(id="drill-prompt"):
                 yield Markdown(f"## {q.title}\n\n{q.prompt}")
-                yield Static(id="drill-hints")
-            yield TextArea(self.drill.answer, id="scratch", soft_wrap=True, show_line_numbers=True)
+                yield Static(self.hints_text(), id="drill-hints")
+            yield TextArea(self.drill.answer, id="scratch", soft_wrap=True, show_line_numbers=True, disabled=True,
+                           placeholder="Your answer, once the clock runs (autosaved as you type)")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        if self.resumed:
-            self.notify("Resumed your unfinished drill with its autosaved answer.")
-        self.query_one("#scratch", TextArea).focus()
         self.tick()
         self.set_interval(1.0, self.tick)
 
     # -- the clock ----------------------------------------------------------
+    def action_start(self) -> None:
+        self.drill.start()
+        scratch = self.query_one("#scratch", TextArea)
+        scratch.disabled = False
+        scratch.focus()
+        self.refresh_bindings()
+        self.tick()
+
+    def pause(self) -> None:
+        if self.drill.running and not self.reviewing:
+            self.drill.pause(self.query_one("#scratch", TextArea).text)
+            self.query_one("#scratch", TextArea).disabled = True
+            self.refresh_bindings()
+            self.tick()
+
+    def on_screen_suspend(self) -> None:
+        if not isinstance(self.app.screen, ModalScreen):  # help or the palette over it: the clock runs on
+            self.pause()
+
+    def on_unmount(self) -> None:
+        if self.drill.running and not self.reviewing:  # the app quit under it
+            scratch = self.query("#scratch")
+            self.drill.pause(scratch.first(TextArea).text if scratch else None)
+
     def tick(self) -> None:
         """Called every second (and by tests with their own clock)."""
         if self.reviewing:
             return
         drill = self.drill
+        if not drill.running:
+            limit = clock_text(drill.limit_s)
+            if drill.elapsed():
+                where = f"[b]Paused[/b] at {clock_text(drill.elapsed())} of {limit}, answer kept · enter carries on"
+            else:
+                where = f"[b]{limit}[/b] to answer · read the question, then enter starts the clock"
+            hints = f" · {len(self.question.hints)} hints unlock as time passes" if self.question.hints else ""
+            self.query_one("#drill-clock", Static).update(where + hints)
+            return
         if drill.elapsed() - self.last_save_at >= drills.AUTOSAVE_EVERY_S:
             self.autosave()
         if drill.timed_out:
@@ -81,11 +114,13 @@ class DrillScreen(Screen):
         )
 
     def autosave(self) -> None:
+        """The answer and the time spent (so a crash loses at most a few seconds of either)."""
         text = self.query_one("#scratch", TextArea).text
-        if text != self.last_saved_text:
-            self.drill.autosave(text)
-            self.last_saved_text = text
+        self.drill.autosave(text)
         self.last_save_at = self.drill.elapsed()
+
+    def hints_text(self) -> str:
+        return "\n".join(f"[b]Hint {i + 1}[/b]: {escape(self.question.hints[i])}" for i in self.drill.taken_hints())
 
     # -- actions ------------------------------------------------------------
     def action_hint(self) -> None:
@@ -97,13 +132,17 @@ class DrillScreen(Screen):
             return
         early = self.drill.elapsed() < self.drill.hint_mark(index)
         self.drill.take_hint(index)
-        shown = "\n".join(f"[b]Hint {i + 1}[/b]: {self.question.hints[i]}" for i in self.drill.taken_hints())
-        self.query_one("#drill-hints", Static).update(shown)
+        self.query_one("#drill-hints", Static).update(self.hints_text())
         if early:
             self.notify("Taken before its time mark: recorded as an early hint.")
         self.tick()  # the status line counts it at once
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "start":
+            return not self.drill.running and not self.reviewing
+        if action in ("hint", "run_lab") or (action == "submit" and not self.reviewing):
+            if not self.drill.running:
+                return False
         if action == "run_lab":  # offered only for questions that name a lab
             return bool(self.question.lab and self.question.lab in self.app.catalog.labs)
         return True
@@ -159,7 +198,7 @@ class DrillScreen(Screen):
                                   severity="information" if result.ok else "warning", timeout=10)
 
     def action_leave(self) -> None:
-        if not self.reviewing:
-            self.autosave()
-            self.notify("Your answer is saved; open the drill again to carry on.")
+        if self.drill.running and not self.reviewing:
+            self.pause()
+            self.notify("Paused with your answer saved; open the drill again to carry on.")
         self.app.pop_screen()

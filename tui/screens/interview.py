@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,11 +13,13 @@ from textual.widgets import Footer, Header, Markdown, OptionList, SelectionList,
 from textual.widgets.option_list import Option
 
 from ..core import interview
+from ..core.text import plural
 from ..widgets.footer import KeyFooter
 from .drill import clock_text
 
 
 class InterviewScreen(Screen):
+    DEFAULT_CSS = "InterviewScreen .you { margin-bottom: 1; }"
     BINDINGS = [
         Binding("ctrl+s", "send", "Send answer / save grade"),
         Binding("ctrl+e", "end", "End interview", priority=True),  # the answer box would take it as end-of-line
@@ -61,7 +64,12 @@ class InterviewScreen(Screen):
         self.converse(None)
 
     # -- transcript ----------------------------------------------------------
-    def add_turn(self, who: str, text: str = "") -> Markdown:
+    def add_turn(self, who: str, text: str = ""):
+        if who == "You":  # your words as typed: '(128*64+64*256)*2' is arithmetic, not emphasis
+            widget = Static(Text.assemble((f"{who}: ", "bold"), text), classes="turn you")
+            self.query_one("#iv-transcript").mount(widget)
+            self.query_one("#iv-transcript").scroll_end(animate=False)
+            return widget
         widget = Markdown(f"**{who}:** {text}", classes=f"turn {who.lower()}")
         widget.raw = text
         widget.who = who
@@ -79,7 +87,12 @@ class InterviewScreen(Screen):
         s = self.session
         if s is None:
             return
-        where = f"question {min(s.position + 1, len(s.questions))} of {len(s.questions)}" if s.questions else "no questions"
+        if not s.questions:
+            where = "no questions"
+        elif s.done:  # the same count as the summary
+            where = f"{len(s.answers)} of {plural(len(s.questions), 'question')} answered"
+        else:
+            where = f"question {s.position + 1} of {len(s.questions)}"
         self.query_one("#iv-status", Static).update(
             f"[b]{s.interviewer.title}[/b] · {where} · {clock_text(s.elapsed())} elapsed · {s.driver.name}"
         )
@@ -156,8 +169,10 @@ class InterviewScreen(Screen):
         if not self.grading:
             summary = self.session.finish()
             mean = summary["mean_score"]
-            self.add_turn("Summary", f"{summary['questions']} questions in {summary['minutes']} min; "
-                          f"mean score {mean:.0%}." if mean is not None else "No graded answers.")
+            answered = f"{summary['questions']} of {plural(len(self.session.questions), 'question')} answered"
+            self.add_turn("Summary", f"{answered} in {summary['minutes']:g} min; "
+                          + (f"mean score {mean:.0%}." if mean is not None else "no graded answers."))
+            self.show_status()
             return
         q = self.grading[0]
         self.add_turn("Grade yourself", f"**{q.title}** — model answer:\n\n{q.model_answer}\n\nTick the points you covered, then ctrl+s.")

@@ -14,9 +14,11 @@ from textual.widgets import Header, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownTableOfContents
 from textual.widgets.option_list import Option
 
+from ..core import plan
 from ..core.content.curriculum import extract_links
 from ..core.links import resolve_link
 from ..core.store import progress
+from ..core.text import lesson_title
 from ..widgets.footer import KeyFooter
 
 FIRST_PAINT_LINES = 40
@@ -58,17 +60,28 @@ class LinkPicker(ModalScreen[str | None]):
 
 
 class DocumentScreen(Screen):
-    """A Markdown document from the content tree."""
+    """A Markdown document from the content tree: one scroll for the whole page.
 
+    Nothing on the page takes focus (the contents pane does when clicked or
+    tabbed to), so the scroll keys below mean the page wherever they are pressed;
+    ↑/↓ move in the contents while it has focus."""
+
+    AUTO_FOCUS = ""
+    # The contents' tree fills the pane: its own width is 'auto', which nothing
+    # recomputes when the tree fills in after the lesson is parsed.
+    DEFAULT_CSS = "DocumentScreen #toc > Tree { width: 1fr; }"
     BINDINGS = [
         Binding("escape,b", "back", "Back"),
         Binding("f", "links", "Follow a link"),
         Binding("c", "toggle_toc", "Contents"),
-        Binding("j,down", "scroll(1)", "Down", show=False),
-        Binding("k,up", "scroll(-1)", "Up", show=False),
-        Binding("space,pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("home", "top", "Top", show=False),
+        Binding("j", "scroll(1)", "Down a line", show=False, priority=True),
+        Binding("k", "scroll(-1)", "Up a line", show=False, priority=True),
+        Binding("down", "scroll(1)", show=False),
+        Binding("up", "scroll(-1)", show=False),
+        Binding("space,pagedown", "page(1)", "Page down", show=False, priority=True),
+        Binding("pageup", "page(-1)", "Page up", show=False, priority=True),
+        Binding("g,home", "top", "Top", show=False, priority=True),
+        Binding("G,end", "bottom", "Bottom", show=False, priority=True),
     ]
 
     title_text = ""
@@ -86,21 +99,32 @@ class DocumentScreen(Screen):
         markdown = Markdown(first, open_links=False, id="doc")
         with Horizontal(id="doc-area"):
             yield MarkdownTableOfContents(markdown, id="toc")
-            with VerticalScroll(id="doc-scroll"):
+            with VerticalScroll(id="doc-scroll", can_focus=False):
                 yield markdown
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#doc-scroll").focus()
         self.call_after_refresh(self._load_rest)
 
     async def _load_rest(self) -> None:
         if self.rest:
             await self.query_one("#doc", Markdown).append(self.rest)
+        scroller = self.query_one("#doc-scroll", VerticalScroll)
         offset = progress.get_setting(self.app.db, self.scroll_key) if self.scroll_key else None
         if offset:
-            scroller = self.query_one("#doc-scroll", VerticalScroll)
             self.call_after_refresh(scroller.scroll_to, y=float(offset), animate=False)
+        self.watch(scroller, "scroll_y", self._check_end, init=False)
+        self.call_after_refresh(self._check_end)  # a page that fits the window is read by being shown
+
+    def _check_end(self, _y: float | None = None) -> None:
+        scroller = self.query_one("#doc-scroll", VerticalScroll)
+        if scroller.max_scroll_y == 0 and self.rest:
+            return  # a long page whose appended part is not laid out yet
+        if scroller.virtual_size.height and scroller.scroll_y >= scroller.max_scroll_y:
+            self.reached_end()
+
+    def reached_end(self) -> None:
+        """The whole page has been on screen; lessons record it."""
 
     def on_markdown_table_of_contents_updated(self, message: Markdown.TableOfContentsUpdated) -> None:
         self.query_one(MarkdownTableOfContents).table_of_contents = message.table_of_contents
@@ -129,11 +153,7 @@ class DocumentScreen(Screen):
             self.notify(target.url, title="Opened in browser" if opened else "Web link (no browser here)")
         elif target.kind == "item":
             if target.scheme == "day":
-                from .today import TodayScreen
-
-                self.app.action_go("today")
-                if isinstance(self.app.screen, TodayScreen):
-                    self.app.screen.show_day(int(target.ident))
+                self.app.open_day(int(target.ident))
             elif target.scheme in ("deck", "card"):
                 self.app.open_item("cards", [target.ident])
             elif target.scheme == "question":
@@ -170,18 +190,24 @@ class DocumentScreen(Screen):
         toc = self.query_one("#toc")
         toc.display = not toc.display
 
+    def _scroll_by(self, lines: float) -> None:
+        # At once, not after the next repaint: held-down keys arrive faster than
+        # frames, and a deferred scroll from the old position would drop most of them.
+        scroller = self.query_one("#doc-scroll", VerticalScroll)
+        scroller.scroll_to(y=scroller.scroll_y + lines, animate=False, immediate=True)
+
     def action_scroll(self, lines: int) -> None:
-        self.query_one("#doc-scroll", VerticalScroll).scroll_relative(y=lines, animate=False)
+        self._scroll_by(lines)
 
     def action_page(self, pages: int) -> None:
-        scroller = self.query_one("#doc-scroll", VerticalScroll)
-        if pages > 0:
-            scroller.scroll_page_down(animate=False)
-        else:
-            scroller.scroll_page_up(animate=False)
+        self._scroll_by(pages * self.query_one("#doc-scroll", VerticalScroll).scrollable_content_region.height)
 
     def action_top(self) -> None:
-        self.query_one("#doc-scroll", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#doc-scroll", VerticalScroll).scroll_to(y=0, animate=False, immediate=True)
+
+    def action_bottom(self) -> None:
+        scroller = self.query_one("#doc-scroll", VerticalScroll)
+        scroller.scroll_to(y=scroller.max_scroll_y, animate=False, immediate=True)
 
 
 class LessonScreen(DocumentScreen):
@@ -191,8 +217,7 @@ class LessonScreen(DocumentScreen):
 
     def compose(self) -> ComposeResult:
         lesson = self.lesson
-        kind = "Walkthrough" if lesson.kind == "walkthrough" else "Lesson"
-        self.title_text = f"{kind}: {lesson.title}  ·  {lesson.minutes} min  ·  {lesson.id}"
+        self.title_text = f"{lesson_title(lesson, 'Lesson')}  ·  {lesson.minutes} min  ·  {lesson.id}"
         refs = "".join(f"- `{ref}`\n" for ref in lesson.vllm_refs)
         objectives = "".join(f"- {o}\n" for o in lesson.objectives)
         header = f"**Objectives**\n\n{objectives}\n"
@@ -207,6 +232,10 @@ class LessonScreen(DocumentScreen):
         # Textual also runs DocumentScreen.on_mount (handlers run for every class
         # in the MRO), so calling super() here would load the document twice.
         progress.mark_lesson_read(self.app.db, self.lesson.id)
+
+    def reached_end(self) -> None:
+        if progress.mark_lesson_finished(self.app.db, self.lesson.id) and plan.settle(self.app.catalog, self.app.db):
+            self.notify("Read to the end: ticked on the plan.")
 
 
 class DayPageScreen(DocumentScreen):

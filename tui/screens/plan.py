@@ -1,4 +1,4 @@
-"""Plan: all 29 days by week, with completion."""
+"""Plan: every day (0 to 28) by week, with completion."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -19,7 +19,7 @@ def bar(done: int, total: int, width: int = 10) -> str:
 
 
 class PlanScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("enter", "open_day", "Open day")]
+    BINDINGS = [Binding("escape,b", "app.pop_screen", "Back"), Binding("enter", "open_day", "Open day")]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -37,14 +37,16 @@ class PlanScreen(Screen):
 
     def refresh_plan(self) -> None:
         catalog, db = self.app.catalog, self.app.db
+        plan.settle(catalog, db)
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
         days = plan.day_progress(catalog, db)
         standing = plan.standing(catalog, db)
-        complete = sum(1 for p in days.values() if p.complete and p.day >= 1)
+        complete, total = plan.days_complete(catalog, db)
         self.query_one("#plan-summary", Static).update(
-            f"{complete} of {plan.LAST_DAY} days complete · you are on day {standing.current_day} · {standing.pace_text()}"
+            f"{complete} of {total} days complete (day 0 included) · you are on day {standing.current_day}"
+            f" · {standing.pace_text()}"
         )
         for number, day in catalog.days.items():
             p = days[number]
@@ -67,8 +69,4 @@ class PlanScreen(Screen):
             self._open(int(key.value))
 
     def _open(self, number: int) -> None:
-        from .today import TodayScreen
-
-        self.app.pop_screen()
-        if isinstance(self.app.screen, TodayScreen):
-            self.app.screen.show_day(number)
+        self.app.open_day(number)

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Markdown, Rule, Static
 
 from ..core import srs
+from ..core.text import plural
 from ..widgets.footer import KeyFooter
 
 VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
@@ -116,7 +117,7 @@ class ReviewScreen(Screen):
         lines = [f"Session: {summary.text()}"]
         later = self.session.next_due_in()
         if later is not None:
-            lines.append(f"{len(self.session.learning)} card(s) in learning come back in "
+            lines.append(f"{plural(len(self.session.learning), 'card')} in learning come back in "
                          f"{srs.format_interval(later)}: open Review again then.")
         elif not summary.cards:
             lines.append("Nothing due now. New cards unlock as you reach the plan's days.")

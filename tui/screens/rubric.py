@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Header, Static
 
 from ..core import rubric as rubric_store
 from ..core.content.rubric import rubric_of
+from ..core.text import when
 from ..widgets.footer import KeyFooter
 
 
@@ -29,7 +30,7 @@ class RubricScreen(Screen):
     BINDINGS: ClassVar[list] = [
         *[Binding(str(n), f"set_score({n})", show=False) for n in range(1, 6)],
         Binding("0,delete,backspace", "set_score(0)", "Clear", show=False),
-        Binding("s,ctrl+s", "save", "Save"),
+        Binding("ctrl+s", "save", "Save"),  # not s: s is card statistics everywhere
         Binding("escape", "leave", "Back"),
     ]
 
@@ -94,7 +95,7 @@ class RubricScreen(Screen):
         parts = [f"{rated}/{total} rated"]
         if avg is not None:
             parts.append(f"average {avg:.2f} (target {self.rubric.target:g})")
-        parts.append(f"last saved {self.last_at[:16].replace('T', ' ')}" if self.last_at else "never saved")
+        parts.append(f"last saved {when(self.last_at)}" if self.last_at else "never saved")
         if self.dirty:
             parts.append("unsaved changes: s saves")
         self.query_one("#rubric-status", Static).update(" · ".join(parts))

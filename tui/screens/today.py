@@ -10,6 +10,7 @@ from textual.widgets import Header, Label, ListItem, ListView, Static
 
 from ..core import plan
 from ..core.store import progress
+from ..core.text import plural
 from ..widgets.footer import KeyFooter
 
 KIND_LABEL = {"lesson": "read ", "lab": "lab  ", "cards": "cards", "drill": "drill"}
@@ -42,7 +43,6 @@ class TodayScreen(Screen):
     AUTO_FOCUS = "#checklist"
     BINDINGS = [
         Binding("space", "toggle", "Tick"),
-        Binding("x", "toggle", "Tick", show=False),
         Binding("enter", "open", "Open"),
         Binding("left,left_square_bracket", "day(-1)", "Prev day"),
         Binding("right,right_square_bracket", "day(1)", "Next day"),
@@ -65,7 +65,12 @@ class TodayScreen(Screen):
 
     def on_screen_resume(self) -> None:
         # Also sent when Today is first shown, so this draws the first frame too.
-        if plan.settle_cards(self.app.catalog, self.app.db, self.shown_day):
+        catalog, db = self.app.catalog, self.app.db
+        ticked = plan.settle(catalog, db)
+        if ticked:
+            titles = {(n, e.key): e.title for n in {n for n, _ in ticked} for e in plan.checklist(catalog, db, n)}
+            self.notify("\n".join(f"Day {n}: {titles[n, key]}" for n, key in ticked), title="Done, so ticked")
+        if plan.settle_cards(catalog, db, self.shown_day):
             self.notify("Today's cards are done: ticked.")
         self.refresh_day()
 
@@ -92,7 +97,7 @@ class TodayScreen(Screen):
         self.query_one("#day-title", Static).update(
             f"[b]Day {number}[/b] · Week {day.week}{': ' + escape(week) if week else ''}\n[b $accent]{escape(day.title)}[/]{marker}"
         )
-        streak = f"streak {standing.streak} day{'s' if standing.streak != 1 else ''}"
+        streak = f"streak {plural(standing.streak, 'day')}"
         day_zero = catalog.days.get(0)
         hint = ""
         if number == 1 and day_zero and not plan.day_progress(catalog, db)[0].complete:

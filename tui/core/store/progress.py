@@ -63,6 +63,12 @@ def set_done(db: Database, day: int, item: str, done: bool) -> None:
         log_activity(db, "tick", f"{day}:{item}")
 
 
+def was_ticked(db: Database, day: int, item: str) -> bool:
+    """Ticked now, or ticked once and unticked since (set_done logs every tick)."""
+    return item in done_items(db, day) or db.execute(
+        "select 1 from activity where kind = 'tick' and ref = ? limit 1", [f"{day}:{item}"]).fetchone() is not None
+
+
 def done_items(db: Database, day: int | None = None) -> set[tuple[int, str]] | set[str]:
     if day is None:
         return {(d, i) for d, i in db.execute("select day, item from checklist")}
@@ -78,6 +84,20 @@ def mark_lesson_read(db: Database, lesson_id: str) -> None:
             [lesson_id, at, at],
         )
     log_activity(db, "read", lesson_id)
+
+
+def mark_lesson_finished(db: Database, lesson_id: str) -> bool:
+    """The learner reached the end of the lesson; True the first time."""
+    with db.atomic():
+        changed = db.execute(
+            "update lessons_read set finished_at = ? where lesson_id = ? and finished_at is null",
+            [stamp(), lesson_id],
+        ).rowcount
+    return bool(changed)
+
+
+def lessons_finished(db: Database) -> set[str]:
+    return {row[0] for row in db.execute("select lesson_id from lessons_read where finished_at is not null")}
 
 
 def lessons_read(db: Database) -> set[str]:

@@ -17,3 +17,9 @@ def m001_core(db):
         {"id": int, "at": str, "date": str, "kind": str, "ref": str}, pk="id"
     )
     db["activity"].create_index(["date"])
+
+
+@migrations()
+def m002_lesson_finished(db):
+    # When the learner first scrolled to the end of a lesson: its checklist items tick themselves.
+    db["lessons_read"].add_column("finished_at", str)
