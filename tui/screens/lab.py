@@ -7,8 +7,6 @@ are recorded here, on the UI thread, so SQLite is only written from one thread.
 from __future__ import annotations
 
 import asyncio
-import os
-import shlex
 import subprocess
 import threading
 
@@ -20,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Header, Label, Markdown, RichLog, Static
 
+from ..core import paths
 from ..core.content.labs import all_labs, find
 from ..core.labs import runner as labrunner
 from ..core.labs.watcher import watch_labs
@@ -247,13 +246,13 @@ class LabScreen(Screen):
         if self.item is None:
             return
         path = editable_files(self.item)[0]
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-        if not editor:
+        chosen = paths.editor()  # the one `vlearn doctor` names: $VISUAL, $EDITOR, else vim, nano or vi
+        if chosen is None:
             self.notify(f"Set $EDITOR, or open {path} in your editor: saving re-runs the tests.", title="No editor")
             return
         try:
             with self.app.suspend():
-                subprocess.call([*shlex.split(editor), str(path)])
+                subprocess.call([*chosen[0], str(path)])
         except Exception as exc:  # no terminal to hand over (e.g. a web or test driver)
             self.notify(f"Cannot open the editor here ({exc}); the file is {path}", severity="warning")
         self.app.refresh()
