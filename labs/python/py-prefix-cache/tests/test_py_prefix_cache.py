@@ -127,6 +127,15 @@ def test_lookup_stops_at_first_miss(pc):
     assert pool.lookup(other) == []  # chained: later blocks cannot hit once one misses
 
 
+def test_lookup_stops_when_the_prefix_was_evicted_but_later_blocks_remain(pc):
+    pool = pc.PrefixCachingBlockPool(4, BS)  # 3 usable
+    a, _ = run_request(pool, list(range(8)))  # 2 cached blocks
+    pool.free(a)  # head first: the first block is evicted first
+    pool.allocate(2)  # the 1 fresh block, then A's first block
+    assert a[0].block_hash is None and a[1].block_hash is not None  # A's second block is still cached
+    assert pool.lookup(list(range(8)) + [99]) == [], "a hit must be a prefix: nothing counts after a miss"
+
+
 def test_extra_keys_miss_each_other(pc):
     pool = pc.PrefixCachingBlockPool(8, BS)
     run_request(pool, list(range(9)), ("lora-a",))
