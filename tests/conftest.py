@@ -1,11 +1,25 @@
 """Every test gets its own VLEARN_HOME; nothing touches the learner's real data."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    # Before any fixture (session- and module-scoped ones too, e.g. a warm lab
+    # runner) or subprocess asks for it: a throwaway VLEARN_HOME, so a
+    # learner's exported one is never written. Each test still gets its own
+    # (vlearn_home below). Nor do tests reach a learner's remote GPU runner.
+    home = tempfile.mkdtemp(prefix="vlearn-tests-")
+    os.environ["VLEARN_HOME"] = home
+    os.environ.pop("VLEARN_REMOTE_RUNNER", None)
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -118,3 +118,50 @@ def test_dead_worker_falls_back_to_cold_and_restarts(catalog):
         assert lab_runner.run(catalog.labs["fx-add"], "solution").warm  # a fresh worker
     finally:
         lab_runner.close()
+
+
+def test_results_stream_before_the_run_ends_and_properties_run_last(catalog, runner, vlearn_home):
+    """fx-stream's second test waits for a file that only our callback creates:
+    the run can finish only if the first result reached us while it went on."""
+    lab = catalog.labs["fx-stream"]
+    ensure_workspace(lab)
+    seen = []
+
+    def on_test(test):
+        seen.append(test)
+        (vlearn_home / "release-fx-stream").touch()
+
+    result = runner.run(lab, quick=True, on_test=on_test)
+    assert [t.name for t in seen] == [t.name for t in result.tests]
+    # Example-based tests first, in file order; the property test (first in the file) last.
+    assert [t.name for t in result.tests] == ["test_quick_failure", "test_waits_for_release", "test_property_inc"]
+    assert seen[0].outcome == "failed" and seen[0].headline() == "inc(10) should be 11"
+    assert result.status == "failed" and result.quick
+
+
+def test_quick_runs_do_not_shrink_and_full_runs_do(catalog, runner, vlearn_home):
+    lab = catalog.labs["fx-stream"]
+    ensure_workspace(lab)
+    (vlearn_home / "release-fx-stream").touch()
+
+    def prop(quick: bool):
+        return next(t for t in runner.run(lab, quick=quick).tests if t.name == "test_property_inc")
+
+    quick, full = prop(True), prop(False)
+    assert quick.outcome == full.outcome == "failed"
+    assert quick.example.startswith(("Failing test case:", "Falsifying example:"))
+    assert "test_property_inc(" in quick.example and "x=" in quick.example
+    assert full.example.endswith(")") and "x=10," in full.example  # shrunk to the smallest wrong input
+    # Each call prints once: shrinking is many more calls than reporting the first failure found.
+    assert quick.stdout.count("call") < full.stdout.count("call")
+
+
+def test_headline_is_the_assertion_not_its_type():
+    from tui.core.labs.runner import TestResult
+
+    plain = TestResult("t", "t", "failed", "AssertionError: assert 65536 == 131072\n +  where 65536 = f()")
+    assert plain.headline() == "assert 65536 == 131072"
+    bare = TestResult("t", "t", "failed", "AssertionError:\nassert 1 == 2")
+    assert bare.headline() == "assert 1 == 2"
+    located = TestResult("t", "t", "failed", "/w/fx/add.py:3: SyntaxError: invalid syntax")
+    assert located.headline("/w/fx") == "add.py:3: SyntaxError: invalid syntax"

@@ -51,7 +51,7 @@ def test_runner_records_every_run_with_its_dir_kind(db):
     rows = db.execute("select lab_id, status, dir_kind, stage, failed from lab_runs order by id").fetchall()
     assert rows == [("fx-add", "failed", "starter", None, 2), ("fx-project", "failed", "starter", "add", 1)]
     progress = track_progress(db, catalog)
-    assert progress["python"] == (0, 6) and progress["projects"] == (0, 1)
+    assert progress["python"] == (0, 7) and progress["projects"] == (0, 1)
 
 
 def test_reset_keeps_a_backup_and_diff_shows_the_solution(vlearn_home):
@@ -68,3 +68,22 @@ def test_reset_keeps_a_backup_and_diff_shows_the_solution(vlearn_home):
     (folder / "add.py").write_text("mine\n")
     ensure_workspace(lab)  # opening again never overwrites the learner's file
     assert (folder / "add.py").read_text() == "mine\n"
+
+
+def test_hints_and_the_last_workspace_run_survive_a_restart(vlearn_home):
+    from tui.core.labs.runner import hints_shown, last_result, set_hints_shown
+    from tui.core.store import open_store
+
+    db = open_store(vlearn_home / "progress.db")
+    assert hints_shown(db, "fx-add") == 0 and last_result(db, "fx-add") is None
+    set_hints_shown(db, "fx-add", 2)
+    run = _result("failed")
+    run.tests[0].message, run.notes, run.stages = "AssertionError: assert -1 == 5", ["a note"], [("add", "failed")]
+    record_run(db, run)
+    record_run(db, _result("passed", dir_kind="solution"))  # verify runs are not what the learner left
+    db.close()
+    db = open_store(vlearn_home / "progress.db")  # a restart
+    assert hints_shown(db, "fx-add") == 2
+    back = last_result(db, "fx-add")
+    assert back == run and back.target == Path(".") and back.stages == [("add", "failed")]
+    db.close()

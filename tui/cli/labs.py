@@ -1,6 +1,7 @@
-"""vlearn check ID / watch [ID] / verify [IDS...] [--track T]"""
+"""vlearn check ID / watch [ID] / verify [IDS...] [--track T] / remote-runner [COMMAND | --clear]"""
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -16,6 +17,13 @@ def register(sub) -> None:
     p.add_argument("ids", nargs="*", help="lab or project ids (default: all)")
     p.add_argument("--track", help="only this track (python, cuda, triton, cpp, system, projects)")
     p.set_defaults(func=run_verify)
+    p = sub.add_parser("remote-runner", help="run GPU labs on another machine when this one has no GPU",
+                       description="COMMAND reaches a machine with a GPU and runs one shell command line there, "
+                       "e.g. 'ssh gpu-box'; that machine needs python3 with pytest (torch and cupy for CUDA labs). "
+                       "VLEARN_REMOTE_RUNNER, when set, wins over this setting.")
+    p.add_argument("command", nargs="?", help="e.g. 'ssh gpu-box' (quote it); none: show the current one")
+    p.add_argument("--clear", action="store_true", help="forget the setting")
+    p.set_defaults(func=run_remote_runner)
 
 
 # ------------------------------------------------------------------ shared
@@ -53,13 +61,38 @@ def _open_db():
         return None
 
 
+def _remote(db):
+    from ..core.labs.remote import configured
+
+    return configured(db)
+
+
+def run_remote_runner(args) -> int:
+    from ..core.labs import remote
+
+    db = _open_db()
+    if db is None:
+        return 2
+    if args.clear or args.command is not None:
+        try:
+            remote.set_command(db, None if args.clear else args.command)
+        except ValueError as exc:
+            print(f"cannot parse {args.command!r}: {exc}", file=sys.stderr)
+            return 2
+    command = remote.configured(db)
+    source = f"${remote.ENV}" if os.environ.get(remote.ENV) else f"setting {remote.SETTING}"
+    print(f"remote GPU runner: {' '.join(command)}  ({source})" if command else
+          "remote GPU runner: none (GPU labs on a machine without a GPU are compiled only)")
+    return 0
+
+
 def format_result(result, verbose: bool = False) -> list[str]:
     """A compact table of one run: a line per test, perf figures, the verdict."""
     lines = []
     width = max((len(t.name) for t in result.tests), default=10)
     width = min(width, 60)
     for t in result.tests:
-        first = (t.message.splitlines() or [""])[0]
+        first = t.headline(result.target)
         stage = f"[{t.stage}] " if t.stage else ""
         lines.append(f"  {OUTCOME_WORD.get(t.outcome, t.outcome)}  {stage}{t.name:<{width}}  {t.duration:6.3f}s  {first[:100]}")
     shown = 0
@@ -100,7 +133,7 @@ def run_check(args) -> int:
         return 2
     ensure_workspace(item)
     db = _open_db()
-    runner = LabRunner(warm=False)  # one run: a cold process costs what warming one would
+    runner = LabRunner(warm=False, remote=_remote(db))  # one run: a cold process costs what warming one would
     try:
         result = runner.run(item, "workspace", record=False)
     finally:
@@ -111,6 +144,13 @@ def run_check(args) -> int:
     for path in editable_files(item):
         print(f"  edit {path}")
     print("\n".join(format_result(result, args.verbose)))
+    if result.status == "compiled":
+        from ..core.labs.gpu import cpu_twin
+
+        twin = cpu_twin(catalog, item)
+        if twin is not None:
+            print(f"  a signal on this machine: `vlearn check {twin.id}`, the same kernel in Triton (CPU interpreter)")
+        print("  or run it on a GPU machine: `vlearn remote-runner 'ssh gpu-box'` (or $VLEARN_REMOTE_RUNNER)")
     return 0 if result.ok else 1
 
 
@@ -123,7 +163,7 @@ def run_verify(args) -> int:
 
     catalog, _ = _load(None)
     db = _open_db()
-    runner = LabRunner(db=db)
+    runner = LabRunner(db=db, remote=_remote(db))
     try:
         verdicts = verify(catalog, args.ids or None, args.track, runner=runner)
     finally:
@@ -165,7 +205,7 @@ def run_watch(args) -> int:
     if item is None:
         item = next((i for i in order if db is None or lab_state(db, i.id).state != "passed"), order[0])
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    runner = LabRunner()
+    runner = LabRunner(remote=_remote(db))
     runner.warm_up()
     events: queues.Queue = queues.Queue()
     state = {"item": item, "hints": 0, "result": None}

@@ -1,12 +1,15 @@
 """The lab screen (instructions, files, live results, hints) and the lab list.
 
 Thin: the workspace, runner and watcher live in tui.core.labs. The watcher
-runs in a thread worker and hands results back with call_from_thread; runs
-are recorded here, on the UI thread, so SQLite is only written from one thread.
+runs in a thread worker and hands results back with call_from_thread, each
+test as it finishes and then the whole run; runs are recorded here, on the UI
+thread, so SQLite is only written from one thread. Every row of the results
+table can be selected; the pane under it shows that test in full.
 """
 from __future__ import annotations
 
 import asyncio
+import shlex
 import subprocess
 import threading
 
@@ -14,13 +17,15 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Header, Label, Markdown, RichLog, Static
+from textual.widgets import Button, DataTable, Header, Label, Markdown, Static
 
 from ..core import paths
 from ..core.content.labs import all_labs, find
+from ..core.labs import remote
 from ..core.labs import runner as labrunner
+from ..core.labs.gpu import cpu_twin, has_gpu
 from ..core.labs.watcher import watch_labs
 from ..core.labs.workspace import (
     diff_against_solution,
@@ -76,29 +81,90 @@ class DiffScreen(ModalScreen[None]):
             yield Static(self.title_text, markup=False)
             body = Syntax(self.diff, "diff", word_wrap=True) if self.diff else Text("Your files match the solution exactly.")
             yield Static(body, id="diff-body")
+        yield KeyFooter()
+
+
+def pack(parts: list[Text], width: int, sep: str = " · ") -> Text:
+    """Join phrases with `sep`, breaking lines only between phrases, never inside one."""
+    out, line = Text(), Text()
+    for part in parts:
+        if line and line.cell_len + len(sep) + part.cell_len > width:
+            out.append_text(line)
+            out.append("\n")
+            line = Text()
+        if line:
+            line.append(sep, style="dim")
+        line.append_text(part)
+    out.append_text(line)
+    return out
+
+
+GPU_WORDS = {"none": "no GPU needed", "optional": "GPU optional", "required": "GPU required"}
+
+
+def row_name(test) -> str:
+    return f"[{test.stage}] {test.name}" if test.stage else test.name
+
+
+def detail(test, folder, quick: bool) -> Text:
+    """Everything about one test: full message, Hypothesis' example, traceback, captured output."""
+    text = Text(overflow="fold")
+    name = row_name(test)
+    text.append_text(Text.from_markup(MARK.get(test.outcome, test.outcome)))
+    text.append(f" {name}", style="bold")
+    text.append(f"  {test.outcome} in {test.duration:.3f} s\n", style="dim")
+    example = test.example
+    message = test.message[: test.message.find(example)] if example else test.message
+    if message.strip():
+        text.append(message.strip().replace(f"{folder}/", "") + "\n")
+    if example:
+        how = " (not shrunk: the quick run after a save; ctrl+r runs the full search)" if quick else ""
+        text.append(f"\nHypothesis' example{how}:\n", style="bold")
+        text.append(example + "\n")
+    # The traceback's "E" lines repeat the message above: keep where it happened.
+    where = [line for line in test.longrepr.rstrip().splitlines() if not (message.strip() and line.startswith("E "))]
+    if any(line.strip() for line in where) and "\n".join(where).strip() != test.message.strip():
+        text.append("\nwhere:\n", style="bold")
+        text.append("\n".join(where).replace(f"{folder}/", "") + "\n")
+    for label, stream in (("stdout", test.stdout), ("stderr", test.stderr)):
+        if stream.strip():
+            text.append(f"\n{label}:\n", style="bold")
+            text.append(stream.rstrip() + "\n")
+    return text
 
 
 class LabScreen(Screen):
+    # `r` stays Review, as everywhere: re-running is ctrl+r (or F5).
     BINDINGS = [
         Binding("escape,b", "back", "Back"),
         Binding("e", "edit", "Edit"),
-        Binding("r", "run", "Run now"),
+        Binding("ctrl+r", "run", "Re-run"),
+        Binding("f5", "run", "Re-run", show=False),
         Binding("h", "hint", "Hint"),
         Binding("d", "diff", "Diff vs solution"),
+        Binding("o", "open_twin", "Triton twin"),
         Binding("n", "next_lab", "Next lab"),
         Binding("x", "reset", "Reset"),
     ]
+    # Below 120 columns the README sits above the results instead of beside them.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     DEFAULT_CSS = """
     LabScreen #lab-main { height: 1fr; }
-    LabScreen #lab-readme { width: 1fr; }
-    LabScreen #lab-right { width: 1fr; }
-    LabScreen #lab-results { height: 1fr; min-height: 6; }
-    LabScreen #lab-log { height: 1fr; min-height: 6; border-top: solid $primary; }
+    LabScreen.-wide #lab-main { layout: horizontal; }
+    LabScreen.-wide #lab-readme { width: 2fr; }
+    LabScreen.-wide #lab-right { width: 3fr; }
+    LabScreen.-narrow #lab-main { layout: vertical; }
+    LabScreen.-narrow #lab-readme { height: 1fr; min-height: 3; border-bottom: solid $primary; }
+    LabScreen.-narrow #lab-right { height: 2fr; }
+    LabScreen.-narrow #lab-progress { display: none; }
+    LabScreen #lab-results { height: 1fr; min-height: 4; }
+    LabScreen #lab-detail { height: 1fr; min-height: 4; border-top: solid $primary; }
     LabScreen #lab-hints { height: auto; max-height: 10; }
     LabScreen #lab-head, LabScreen #lab-files, LabScreen #lab-status, LabScreen #lab-progress { height: auto; }
+    LabScreen #lab-suggest { height: auto; color: $warning; }
     ConfirmScreen, DiffScreen { align: center middle; }
     #confirm { width: 60; height: auto; border: thick $error; background: $surface; padding: 1 2; }
-    #diff { width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    #diff { width: 90%; height: 1fr; margin: 1 0; border: thick $primary; background: $surface; padding: 0 1; }
     """
 
     def __init__(self, lab_id: str) -> None:
@@ -107,7 +173,10 @@ class LabScreen(Screen):
         self.item = None
         self.hints_shown = 0
         self.last_result = None
+        self.folder = None  # the workspace copy under test
+        self.shown: list = []  # the tests in the table, in row order
         self.running = False
+        self.quick = False  # the run on screen is the quick one after a save
         self._stop = threading.Event()
         self.watch_ready = threading.Event()  # set once the watcher sees the workspace
         self.result_shown = asyncio.Event()  # set after each result is rendered
@@ -123,39 +192,57 @@ class LabScreen(Screen):
             return
         yield Static(id="lab-head")
         yield Static(id="lab-files")
-        with Horizontal(id="lab-main"):
+        with Container(id="lab-main"):
             with VerticalScroll(id="lab-readme"):
                 text = self.item.readme.read_text(encoding="utf-8") if self.item.readme.is_file() else "(no README)"
                 yield Markdown(text, open_links=False)
             with Vertical(id="lab-right"):
-                yield Static("Save a file (or press r) to run the tests.", id="lab-status")
+                yield Static("Save a file (or press ctrl+r) to run the tests.", id="lab-status")
+                yield Static(id="lab-suggest")
                 yield DataTable(id="lab-results", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="lab-detail"):
+                    yield Static(id="lab-detail-body")
                 yield Static(id="lab-hints")
-                yield RichLog(id="lab-log", wrap=True, markup=False, highlight=False)
         yield Static(id="lab-progress")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.item is None:
             return
-        ensure_workspace(self.item)
-        table = self.query_one("#lab-results", DataTable)
-        table.add_columns("", "test", "time", "message")
+        self.folder = ensure_workspace(self.item)
+        db = self.app.db
+        self.hints_shown = min(labrunner.hints_shown(db, self.item.id), len(self.item.hints))
         self._refresh_head()
         self._refresh_hints()
-        _runner(self.app).warm_up()
+        self._refresh_suggestion()
+        last = labrunner.last_result(db, self.item.id)
+        if last is not None:  # where the learner left off, until the next run
+            self.call_after_refresh(self._render_result, last, f"last run {last.started_at.replace('T', ' ')[:16]}: ")
+        runner = _runner(self.app)
+        runner.remote = remote.configured(db)
+        runner.warm_up()
         self.run_worker(self._watch, thread=True, exclusive=True, group="lab-watch", name=f"watch {self.lab_id}")
 
     def on_unmount(self) -> None:
         self._stop.set()
 
+    def on_resize(self) -> None:
+        if self.item is not None:
+            self._refresh_head()
+            self.call_after_refresh(self._fill_table)
+
     def _refresh_head(self) -> None:
         item = self.item
         state = labrunner.lab_state(self.app.db, item.id)
         kind = "project" if item.kind == "project" else f"{item.track} lab"
-        when = f" (first pass {state.first_pass_at})" if state.first_pass_at else ""
-        head = (f"[b]{item.title}[/b]  [dim]{item.id} · {kind} · day {item.day} · ~{item.minutes} min · "
-                f"GPU {item.gpu}[/]   {STATE_MARK[state.state]}{when}")
+        mark = Text.from_markup(STATE_MARK[state.state])
+        if state.first_pass_at:
+            mark.append(f" (first pass {state.first_pass_at[:10]})", style="dim")
+        meta = [Text(item.id), Text(kind), Text(f"day {item.day}"), Text(f"~{item.minutes} min"),
+                Text(GPU_WORDS.get(item.gpu, f"GPU {item.gpu}")), mark]
+        head = Text(item.title, style="bold")
+        head.append("\n")
+        head.append_text(pack(meta, max(self.size.width, 40)))
         self.query_one("#lab-head", Static).update(head)
         files = "\n".join(f"edit: {path}" for path in editable_files(item))
         self.query_one("#lab-files", Static).update(Text(files, style="bold"))
@@ -168,6 +255,32 @@ class LabScreen(Screen):
         shown.append(f"({left} hint{'s' if left != 1 else ''} left: press h)" if left else "(no more hints)")
         self.query_one("#lab-hints", Static).update(Text("\n".join(shown)))
 
+    def _twin(self):
+        return cpu_twin(self.app.catalog, self.item) if self.item is not None else None
+
+    def _refresh_suggestion(self) -> None:
+        """A GPU lab on a machine without a GPU: say what a save checks, and what would give a signal."""
+        widget = self.query_one("#lab-suggest", Static)
+        if self.item.gpu != "required" or has_gpu():
+            widget.display = False
+            return
+        configured = remote.configured(self.app.db)
+        if configured:
+            words = f"No GPU here: the tests run on the remote GPU runner `{shlex.join(configured)}`."
+        else:
+            twin = self._twin()
+            words = "No GPU here: a save checks that the kernel compiles; correctness needs a GPU."
+            if twin is not None:
+                words += f" For a signal on this machine, press o for {twin.id}, the same kernel in Triton (runs on the CPU)."
+            words += f" Or set a remote GPU runner: vlearn remote-runner 'ssh gpu-box' (or ${remote.ENV})."
+        widget.update(Text(words))
+        widget.display = True
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "open_twin":
+            return self._twin() is not None and not has_gpu()
+        return True
+
     # ------------------------------------------------------------ background work
 
     def _watch(self) -> None:
@@ -178,53 +291,112 @@ class LabScreen(Screen):
             stop=self._stop,
             only={self.lab_id},
             runner=_runner(self.app),
-            on_start=lambda _lab: self.app.call_from_thread(self.show_running),
+            on_start=lambda _lab: self.app.call_from_thread(self.show_running, True),
             on_ready=self.watch_ready.set,
+            on_test=lambda test: self.app.call_from_thread(self.show_test, test),
         )
 
     def _run_now(self) -> None:
-        result = _runner(self.app).run(self.item, "workspace", record=False)
+        result = _runner(self.app).run(self.item, "workspace", record=False,
+                                       on_test=lambda test: self.app.call_from_thread(self.show_test, test))
         self.app.call_from_thread(self.show_result, result)
 
-    def show_running(self) -> None:
-        self.running = True
+    def show_running(self, quick: bool = False) -> None:
+        self.running, self.quick = True, quick
+        self.shown = []
+        self.query_one("#lab-results", DataTable).clear()
         self.query_one("#lab-status", Static).update("[yellow]running the tests…[/]")
+
+    def show_test(self, test) -> None:
+        """One test finished while the run goes on: add its row; the first failure is shown at once."""
+        if not self.running:
+            return
+        first_failure = test.outcome in ("failed", "error") and not any(t.outcome in ("failed", "error") for t in self.shown)
+        self.shown.append(test)
+        self._add_row(test)
+        failed = sum(t.outcome in ("failed", "error") for t in self.shown)
+        self.query_one("#lab-status", Static).update(
+            f"[yellow]running the tests… {len(self.shown) - failed} passed or skipped, {failed} failed so far[/]")
+        if first_failure:
+            self.query_one("#lab-results", DataTable).move_cursor(row=len(self.shown) - 1)
+            self._show_detail(len(self.shown) - 1)
 
     def show_result(self, result) -> None:
         """On the UI thread: record the run, then render it."""
-        self.running = False
         before = labrunner.lab_state(self.app.db, self.item.id).state
         labrunner.record_run(self.app.db, result)
-        self.last_result = result
-        colour = "green" if result.ok else "yellow" if result.status == "compiled" else "red"
-        self.query_one("#lab-status", Static).update(f"[{colour}]{result.summary()}[/]")
-        table = self.query_one("#lab-results", DataTable)
-        table.clear()
-        for t in result.tests:
-            # The header shows the folder; in the table, paths under it are just file names.
-            first = (t.message.splitlines() or [""])[0].replace(f"{result.target}/", "")
-            name = f"[{t.stage}] {t.name}" if t.stage else t.name
-            # Text, not str: DataTable would read "[fp32-262144]" in a test id as markup and drop it.
-            table.add_row(Text.from_markup(MARK.get(t.outcome, t.outcome)), Text(name), f"{t.duration:.3f}s", Text(first[:120]))
-        log = self.query_one("#lab-log", RichLog)
-        log.clear()
-        for note in result.notes:
-            log.write(Text("! " + note, style="bold yellow" if result.status == "compiled" else "bold red"))
-        for figures in result.perf:
-            log.write("perf: " + "  ".join(f"{k}={v}" for k, v in figures.items() if k != "_test"))
-        for t in result.tests:
-            if t.outcome in ("failed", "error") and t.longrepr:
-                log.write(Text(f"--- {t.name}", style="bold"))
-                log.write(t.longrepr)
-                if t.stdout.strip():
-                    log.write("stdout:\n" + t.stdout.rstrip())
-        if result.output.strip():
-            log.write(Text("--- pytest output", style="dim"))
-            log.write(result.output.rstrip())
+        self._render_result(result)
         self._refresh_head()
         if result.ok and before != "passed":
             self.notify(f"{self.item.title}: passed. Press d to compare with the solution.", title="Lab passed")
         self.result_shown.set()
+
+    def _render_result(self, result, prefix: str = "") -> None:
+        self.running, self.quick = False, result.quick
+        self.last_result = result
+        colour = "green" if result.ok else "yellow" if result.status == "compiled" else "red"
+        status = Text(prefix, style="dim")
+        status.append(result.summary(), style=colour)
+        self.query_one("#lab-status", Static).update(status)
+        self.shown = list(result.tests)
+        first = next((i for i, t in enumerate(self.shown) if t.outcome in ("failed", "error")), 0)
+        self._fill_table(select=first)
+
+    def _fill_table(self, select: int | None = None) -> None:
+        """The rows, cut to the table's width (the detail pane has every word).
+        `select`: the row to show; by default the one selected before."""
+        table = self.query_one("#lab-results", DataTable)
+        keep = table.cursor_row if select is None else select
+        table.clear(columns=True)
+        width = max(table.size.width - 2, 40)  # minus the scrollbar
+        names = [row_name(t) for t in self.shown]
+        name_w = min(max((len(n) for n in names), default=4), max(16, width * 2 // 5))
+        msg_w = max(width - name_w - 1 - 6 - 8, 10)  # mark, time, and one cell of padding either side of 4 columns
+        self._widths = (name_w, msg_w)
+        table.add_column("", width=1)
+        table.add_column("test", width=name_w)
+        table.add_column("time", width=6)
+        table.add_column("message", width=msg_w)
+        for test in self.shown:
+            self._add_row(test)
+        row = keep if 0 <= keep < len(self.shown) else 0
+        if self.shown:
+            table.move_cursor(row=row)
+        self._show_detail(row if self.shown else None)
+
+    def _add_row(self, test) -> None:
+        table = self.query_one("#lab-results", DataTable)
+        if not table.columns:
+            self._fill_table()
+            return
+        name_w, msg_w = self._widths
+        # Text, not str: DataTable would read "[fp32-262144]" in a test id as markup and drop it.
+        name, message = Text(row_name(test)), Text(test.headline(self.folder))
+        name.truncate(name_w, overflow="ellipsis")
+        message.truncate(msg_w, overflow="ellipsis")
+        table.add_row(Text.from_markup(MARK.get(test.outcome, test.outcome)), name, f"{test.duration:.3f}s", message)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "lab-results":
+            self._show_detail(event.cursor_row)
+
+    def _show_detail(self, row: int | None) -> None:
+        """The selected test in full, after the run's own notes and figures."""
+        result = self.last_result
+        text = Text(overflow="fold")
+        if result is not None and not self.running:
+            for note in result.notes:
+                text.append("! " + note + "\n", style="bold yellow" if result.status == "compiled" else "bold red")
+            for figures in result.perf:
+                text.append("perf: " + "  ".join(f"{k}={v}" for k, v in figures.items() if k != "_test") + "\n")
+            if text:
+                text.append("\n")
+        if row is not None and 0 <= row < len(self.shown):
+            text.append_text(detail(self.shown[row], self.folder, self.quick))
+        elif result is not None and not self.running and result.output.strip():
+            text.append("pytest output:\n", style="dim")
+            text.append(result.output.rstrip())
+        self.query_one("#lab-detail-body", Static).update(text)
 
     # ------------------------------------------------------------ actions
 
@@ -239,8 +411,14 @@ class LabScreen(Screen):
     def action_hint(self) -> None:
         if self.item is not None and self.hints_shown < len(self.item.hints):
             self.hints_shown += 1
+            labrunner.set_hints_shown(self.app.db, self.item.id, self.hints_shown)
         if self.item is not None:
             self._refresh_hints()
+
+    def action_open_twin(self) -> None:
+        twin = self._twin()
+        if twin is not None:
+            self.app.switch_screen(LabScreen(twin.id))
 
     def action_edit(self) -> None:
         if self.item is None:

@@ -83,3 +83,11 @@ def require_gpu() -> None:
             pytest.skip("CuPy sees no CUDA device: compile check only")
     except Exception as exc:  # CuPy missing or its CUDA libraries broken
         pytest.skip(f"CuPy cannot reach the GPU ({type(exc).__name__}: {exc}): compile check only")
+
+
+def cpu_twin(catalog, item):
+    """For a CUDA lab, its Triton twin (cuda-softmax -> triton-softmax), which
+    runs under Triton's CPU interpreter: a correctness signal without a GPU."""
+    if getattr(item, "track", None) != "cuda":
+        return None
+    return catalog.labs.get("triton-" + item.id.removeprefix("cuda-"))

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
+import shlex
 import shutil
 import signal
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..store import progress
 from . import worker as _worker
-from .testing import LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV
+from .gpu import has_gpu
 
 STATUSES = ("passed", "failed", "error", "timeout", "crashed")
 
@@ -40,6 +41,30 @@ class TestResult:
     stderr: str = ""
     duration: float = 0.0
     stage: str | None = None
+
+    def headline(self, folder: Path | str | None = None) -> str:
+        """The message's first line, as a table cell: without the noise of
+        'AssertionError: ' (what follows is the assertion itself) and of the
+        folder under test in paths (the lab screen names it once)."""
+        first = (self.message.splitlines() or [""])[0].removeprefix("AssertionError:").strip()
+        if not first and self.message:  # 'AssertionError:' alone on its line: the detail is below
+            first = next((line.strip() for line in self.message.splitlines()[1:] if line.strip()), "")
+        return first.replace(f"{folder}/", "") if folder else first
+
+    @property
+    def example(self) -> str:
+        """Hypothesis' failing example (the call it made), or ''."""
+        for marker in ("Failing test case:", "Falsifying example:"):
+            at = self.message.find(marker)
+            if at >= 0:
+                return self.message[at:].strip()
+        return ""
+
+
+def test_from_event(event: dict, stage: str | None) -> TestResult:
+    """A TestResult from one 'test' event of our pytest plugin."""
+    fields = {k: event.get(k, "") for k in ("nodeid", "name", "outcome", "message", "longrepr", "stdout", "stderr")}
+    return TestResult(**fields, duration=float(event.get("duration", 0.0)), stage=stage)
 
 
 @dataclass
@@ -58,6 +83,8 @@ class RunResult:
     stage: str | None = None  # projects: the stage that failed, or the last one run
     stages: list[tuple[str, str]] = field(default_factory=list)  # (stage id, status)
     warm: bool = False
+    ran_on: str = ""  # the remote GPU runner's command, when the tests ran there
+    quick: bool = False  # the quick run after a save (few examples, no shrinking)
 
     def count(self, outcome: str) -> int:
         return sum(1 for t in self.tests if t.outcome == outcome)
@@ -82,12 +109,28 @@ class RunResult:
     def ok(self) -> bool:
         return self.status == "passed"
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResult:
+        data = json.loads(text)
+        data["target"] = Path(data["target"])
+        data["tests"] = [TestResult(**t) for t in data["tests"]]
+        data["stages"] = [tuple(s) for s in data["stages"]]
+        return cls(**data)
+
     def summary(self) -> str:
+        if self.status == "compiled":
+            return f"COMPILED: correctness needs a GPU ({self.duration:.2f} s)"
         parts = [f"{n} {word}" for n, word in ((self.passed, "passed"), (self.failed, "failed"),
                                                (self.errors, "error" if self.errors == 1 else "errors"), (self.skipped, "skipped")) if n]
         text = f"{self.status.upper()}: " + (", ".join(parts) or "no tests ran") + f" in {self.duration:.2f} s"
         if self.kind == "project" and self.stage and not self.ok:
             text += f" (stopped at stage '{self.stage}')"
+        if self.ran_on:
+            where = self.ran_on if len(self.ran_on) <= 40 else self.ran_on[:39] + "…"
+            text += f" on `{where}`"
         return text
 
 
@@ -98,36 +141,6 @@ def runs_dir() -> Path:
     path = vlearn_home() / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def pytest_args(tests_dir: Path, lab_folder: Path) -> list[str]:
-    args = [
-        str(tests_dir), "-p", "tui.core.labs.testing", "-p", "no:cacheprovider",
-        # Ignore any config or conftest around the lab: only its own folder counts.
-        "-c", os.devnull, "--rootdir", str(lab_folder), "--confcutdir", str(lab_folder),
-        "-q", "--no-header", "--tb=short", "--capture=tee-sys", "-rN",
-        "-W", "ignore::DeprecationWarning", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-    ]
-    try:
-        import importlib.util
-
-        if importlib.util.find_spec("_hypothesis_pytestplugin"):
-            args += ["-p", "_hypothesis_pytestplugin"]
-    except (ImportError, ValueError):
-        pass
-    return args
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            pass  # a line cut short by a kill
-    return out
 
 
 def _describe_signal(number: int) -> str:
@@ -142,8 +155,9 @@ def _describe_signal(number: int) -> str:
 class LabRunner:
     """Runs labs and projects. One per app; closes its warm worker on exit."""
 
-    def __init__(self, db=None, warm: bool = True):
+    def __init__(self, db=None, warm: bool = True, remote: list[str] | None = None):
         self.db = db
+        self.remote = remote  # a command reaching a GPU machine (tui.core.labs.remote), for GPU labs here without one
         self.worker = _worker.WarmWorker(cwd=str(runs_dir())) if warm and _worker.WarmWorker.supported() else None
         self.fallbacks = 0  # cold runs because the worker was unusable
 
@@ -158,10 +172,13 @@ class LabRunner:
 
     # -------------------------------------------------------------- running
 
-    def run(self, item, target: str | Path = "workspace", *, record: bool = True, quick: bool = False) -> RunResult:
+    def run(self, item, target: str | Path = "workspace", *, record: bool = True, quick: bool = False,
+            on_test: Callable[[TestResult], None] | None = None) -> RunResult:
         """Run `item` (a Lab or Project) against the workspace, solution/,
         starter/ or a given directory (recorded as a workspace run). `quick`:
-        fewer hypothesis examples, for the run after each save."""
+        fewer hypothesis examples and no shrinking, for the run after each
+        save. `on_test` gets each test's result as soon as it finishes (on a
+        helper thread), before the whole run is done."""
         from .workspace import ensure_workspace
 
         if isinstance(target, Path):
@@ -172,15 +189,15 @@ class LabRunner:
             dir_kind, directory = target, item.path / target
         else:
             raise ValueError(f"unknown target {target!r}")
-        result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=progress.stamp())
+        result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=progress.stamp(), quick=quick)
         for stage_id, tests_dir in item.test_runs():
-            one = self._run_once(item, tests_dir, Path(directory), stage_id, quick)
+            one = self._run_once(item, tests_dir, Path(directory), stage_id, quick, on_test)
             result.tests += one.tests
             result.perf += one.perf
             result.notes += one.notes
             result.output += one.output
             result.duration += one.duration
-            result.warm = one.warm
+            result.warm, result.ran_on = one.warm, one.ran_on
             result.status, result.stage = one.status, stage_id
             if stage_id is not None:
                 result.stages.append((stage_id, one.status))
@@ -202,30 +219,83 @@ class LabRunner:
                 self.fallbacks += 1  # the next run starts a fresh worker
         return _worker.run_cold(request)
 
-    def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None, quick: bool = False) -> RunResult:
+    def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None, quick: bool = False,
+                  on_test: Callable[[TestResult], None] | None = None) -> RunResult:
         tests_dir, directory = tests_dir.resolve(), directory.resolve()
+        if self.remote and getattr(item, "gpu", "none") == "required" and not has_gpu():
+            return self._run_remote(item, tests_dir, directory, stage_id, quick)
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir()))
-        results_file, perf_file = scratch / "results.jsonl", scratch / "perf.jsonl"
-        request = {
-            "args": pytest_args(tests_dir, item.path.resolve()),
-            "cwd": str(runs_dir()),
-            "timeout": float(item.timeout_s),
-            "env": {
-                LAB_DIR_ENV: str(directory),
-                PERF_FILE_ENV: str(perf_file),
-                RESULTS_FILE_ENV: str(results_file),
-                "PYTHONDONTWRITEBYTECODE": "1",  # never write into content or the workspace
-                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins a lab needs
-                QUICK_ENV: "1" if quick else "0",
-            },
-        }
+        request = _worker.session_request(tests_dir, item.path.resolve(), directory, scratch, runs_dir(),
+                                          float(item.timeout_s), quick)
+        tail = _Tail(scratch / _worker.RESULTS_NAME, lambda event: on_test(test_from_event(event, stage_id))) if on_test else None
         try:
-            ex = self._execute(request)
-            events = _read_jsonl(results_file)
-            perf = _read_jsonl(perf_file)
+            if tail:
+                tail.start()
+            try:
+                ex = self._execute(request)
+            finally:
+                if tail:
+                    tail.stop()
+            events = _worker.read_jsonl(scratch / _worker.RESULTS_NAME)
+            perf = _worker.read_jsonl(scratch / _worker.PERF_NAME)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return interpret(item, stage_id, directory, ex, events, perf)
+
+    def _run_remote(self, item, tests_dir: Path, directory: Path, stage_id: str | None, quick: bool) -> RunResult:
+        from . import remote
+
+        try:
+            ex, events, perf = remote.execute(self.remote, item, tests_dir, directory, quick)
+        except remote.RemoteError as exc:
+            return RunResult(item.id, item.kind, "", directory, status="error", notes=[str(exc)],
+                             ran_on=shlex.join(self.remote))
+        result = interpret(item, stage_id, directory, ex, events, perf)
+        result.ran_on = ex["remote"]
+        return result
+
+
+class _Tail(threading.Thread):
+    """Follows the plugin's results file while a run goes on and hands each
+    finished test to a callback: the learner sees the first failure while
+    the rest still run."""
+
+    POLL_S = 0.005
+
+    def __init__(self, path: Path, on_test: Callable[[dict], None]) -> None:
+        super().__init__(name="vlearn-results-tail", daemon=True)
+        self.path, self.on_test = path, on_test
+        self.done = threading.Event()
+        self.offset, self.partial = 0, b""
+
+    def run(self) -> None:
+        while not self.done.wait(self.POLL_S):
+            self._read()
+        self._read()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except OSError:
+            return
+        self.offset += len(chunk)
+        *lines, self.partial = (self.partial + chunk).split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "test":
+                try:
+                    self.on_test(event)
+                except Exception:  # noqa: BLE001 - a display problem must not stop the run
+                    pass
 
 
 def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], perf: list[dict]) -> RunResult:
@@ -239,8 +309,7 @@ def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], per
             started.append(event["nodeid"])
         elif kind == "test":
             finished.add(event["nodeid"])
-            fields = {k: event.get(k, "") for k in ("nodeid", "name", "outcome", "message", "longrepr", "stdout", "stderr")}
-            result.tests.append(TestResult(**fields, duration=float(event.get("duration", 0.0)), stage=stage_id))
+            result.tests.append(test_from_event(event, stage_id))
         elif kind == "collect_error":
             collect_errors.append(event)
         elif kind == "finish":
@@ -286,7 +355,8 @@ def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], per
     if result.status == "passed" and getattr(item, "gpu", "none") == "required" and result.skipped:
         # Only the compile check could run: the kernel is not verified, so this is not a pass.
         result.status = "compiled"
-        notes.append("compiled; the GPU run was skipped (no GPU here), so the kernel is not verified yet")
+        notes.append("compiled; correctness needs a GPU, and there is none here, so nothing beyond the "
+                     "compile was checked (a remote GPU runner or the lab's Triton twin gives a signal)")
     if running and result.status in ("timeout", "crashed", "error") and running not in finished:
         name = running.split("::", 1)[-1]
         result.tests.append(TestResult(running, name, "error", notes[-1] if notes else result.status, stage=stage_id))
@@ -328,7 +398,8 @@ def shared_runner() -> LabRunner:
 
 
 def record_run(db, result: RunResult) -> None:
-    """Store one run; a passing workspace run is study activity (streak)."""
+    """Store one run; a passing workspace run is study activity (streak). A
+    workspace run is also kept whole, for the lab screen after a restart."""
     with db.atomic():
         db["lab_runs"].insert({
             "lab_id": result.lab_id,
@@ -343,8 +414,38 @@ def record_run(db, result: RunResult) -> None:
             "stage": result.stage,
             "note": "; ".join(result.notes)[:500],
         })
+        if result.dir_kind == "workspace":
+            _remember(db, result.lab_id, last_result=result.to_json())
     if result.ok and result.dir_kind == "workspace":
         progress.log_activity(db, "lab", result.lab_id)
+
+
+def _remember(db, lab_id: str, **values) -> None:
+    db.execute("insert or ignore into lab_memory(lab_id, hints_shown) values (?, 0)", [lab_id])
+    sets = ", ".join(f"{k} = ?" for k in values)
+    db.execute(f"update lab_memory set {sets}, updated_at = ? where lab_id = ?",
+               [*values.values(), progress.stamp(), lab_id])
+
+
+def hints_shown(db, lab_id: str) -> int:
+    row = db.execute("select hints_shown from lab_memory where lab_id = ?", [lab_id]).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def set_hints_shown(db, lab_id: str, count: int) -> None:
+    with db.atomic():
+        _remember(db, lab_id, hints_shown=count)
+
+
+def last_result(db, lab_id: str) -> RunResult | None:
+    """The lab's last recorded workspace run, or None."""
+    row = db.execute("select last_result from lab_memory where lab_id = ?", [lab_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    try:
+        return RunResult.from_json(row[0])
+    except (ValueError, TypeError, KeyError):
+        return None  # written by a version with other fields: start afresh
 
 
 @dataclass

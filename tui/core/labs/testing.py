@@ -22,6 +22,7 @@ LAB_DIR_ENV = "VLEARN_LAB_DIR"
 PERF_FILE_ENV = "VLEARN_PERF_FILE"
 RESULTS_FILE_ENV = "VLEARN_RESULTS_FILE"  # the runner reads structured results from here
 QUICK_ENV = "VLEARN_QUICK"  # "1": fewer hypothesis examples, for the save -> result loop
+REWRITE_CACHE_ENV = "VLEARN_REWRITE_CACHE"  # a folder for pytest's rewritten test modules
 TEXT_CAP = 20_000  # per captured stream / traceback kept in a result
 _counter = itertools.count()
 
@@ -115,14 +116,63 @@ def examples(n: int) -> int:
 
 def _hypothesis_profile() -> None:
     """No per-example deadline (a busy 2-core machine must not fail a correct
-    answer); fewer examples when the learner is waiting on a save."""
+    answer). When the learner is waiting on a save: fewer examples, and no
+    shrinking or explaining of a failure (that took seconds); the first
+    failing example found is reported as it is. `vlearn check` and `vlearn
+    verify` run the full profile, shrinking included."""
     try:
-        from hypothesis import settings
+        from hypothesis import Phase, settings
     except ImportError:
         return
     settings.register_profile("vlearn", deadline=None)
-    settings.register_profile("vlearn-quick", deadline=None, max_examples=QUICK_EXAMPLES)
+    settings.register_profile("vlearn-quick", deadline=None, max_examples=QUICK_EXAMPLES,
+                              phases=(Phase.explicit, Phase.reuse, Phase.generate))
     settings.load_profile("vlearn-quick" if os.environ.get(QUICK_ENV) == "1" else "vlearn")
+
+
+def _is_property_test(item) -> bool:
+    return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Example-based tests first, property tests after: the quick, pointed
+    failures reach the learner before Hypothesis has finished searching."""
+    items.sort(key=_is_property_test)  # stable: file order otherwise
+
+
+def _cache_rewrites(folder: Path) -> None:
+    """pytest rewrites the asserts of every test module on every run (tens of
+    ms for a lab's tests, in each run after a save); keep the rewritten code,
+    keyed by the file's path and bytes, so it is never stale. Private pytest
+    API: when it moves, runs are only slower."""
+    import marshal
+
+    from _pytest.assertion import rewrite
+
+    original = getattr(rewrite, "_rewrite_test", None)
+    if original is None or getattr(original, "vlearn_cached", False):
+        return
+    stamp = f"{sys.version}\0{pytest.__version__}".encode()
+
+    def rewrite_test(fn, config):
+        key = hashlib.sha256(stamp + str(fn).encode() + b"\0" + Path(fn).read_bytes()).hexdigest()
+        cached = folder / f"{key}.code"
+        try:
+            return os.stat(fn), marshal.loads(cached.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        source_stat, code = original(fn, config)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(code))
+            os.replace(tmp, cached)
+        except OSError:
+            pass
+        return source_stat, code
+
+    rewrite_test.vlearn_cached = True
+    rewrite._rewrite_test = rewrite_test
 
 
 def pytest_configure(config) -> None:
@@ -131,6 +181,8 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "gpu: needs an NVIDIA GPU (skipped with a reason elsewhere)")
     if os.environ.get(LAB_DIR_ENV):  # only under the lab runner
         _hypothesis_profile()
+        if os.environ.get(REWRITE_CACHE_ENV):
+            _cache_rewrites(Path(os.environ[REWRITE_CACHE_ENV]))
     target = os.environ.get(RESULTS_FILE_ENV)
     if target and _results is None:
         _results = open(target, "a", encoding="utf-8", buffering=1)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..paths import workspace_dir
 
-DEBOUNCE_MS = 50  # quiet time that ends a burst of events (one save = several)
+DEBOUNCE_MS = 25  # quiet time that ends a burst of events (one save = several, within a few ms)
 
 IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", "4913", "#*#", ".#*", "*___jb_tmp___",
                  "*___jb_old___", "*.pyc", ".DS_Store")
@@ -68,10 +68,12 @@ def watch_labs(
     on_start: Callable[[str], None] | None = None,
     on_ready: Callable[[], None] | None = None,
     root: Path | None = None,
+    on_test: Callable | None = None,
 ) -> None:
     """Block until `stop` is set, running each saved lab and handing its
     RunResult to `on_result` (on this thread; record it with runner.record_run). `only` limits which labs run
-    (a collection of ids, or a predicate checked on every change)."""
+    (a collection of ids, or a predicate checked on every change). `on_test`
+    gets each test's result as it finishes (from a helper thread)."""
     import watchfiles
 
     from ..content.labs import find
@@ -100,16 +102,17 @@ def watch_labs(
             if on_start is not None:
                 on_start(lab_id)
             # Not recorded here: the caller records on its own thread (SQLite).
-            on_result(runner.run(item, "workspace", record=False, quick=True))
+            on_result(runner.run(item, "workspace", record=False, quick=True, on_test=on_test))
 
 
-def start_watch_thread(catalog, on_result, only=None, runner=None, on_start=None) -> tuple[threading.Thread, threading.Event, threading.Event]:
+def start_watch_thread(catalog, on_result, only=None, runner=None, on_start=None,
+                       on_test=None) -> tuple[threading.Thread, threading.Event, threading.Event]:
     """Run watch_labs on a daemon thread; returns (thread, stop event, ready event)."""
     stop, ready = threading.Event(), threading.Event()
     thread = threading.Thread(
         target=watch_labs, name="vlearn-watch", daemon=True,
         kwargs=dict(catalog=catalog, on_result=on_result, stop=stop, only=only, runner=runner,
-                    on_start=on_start, on_ready=ready.set),
+                    on_start=on_start, on_ready=ready.set, on_test=on_test),
     )
     thread.start()
     return thread, stop, ready

@@ -29,6 +29,66 @@ KEEP = 16_000  # bytes kept from the start and from the end of the output
 PRELOAD = ("pytest", "torch", "numpy", "hypothesis", "_hypothesis_pytestplugin", "tui.core.labs.testing")
 
 
+# ------------------------------------------------------------------ the session to run
+
+RESULTS_NAME, PERF_NAME = "results.jsonl", "perf.jsonl"  # in the run's scratch folder
+
+
+def pytest_args(tests_dir, lab_folder) -> list[str]:
+    """pytest's arguments for one lab session: our plugin, no config or conftest from around the lab."""
+    args = [
+        str(tests_dir), "-p", "tui.core.labs.testing", "-p", "no:cacheprovider",
+        # Ignore any config or conftest around the lab: only its own folder counts.
+        "-c", os.devnull, "--rootdir", str(lab_folder), "--confcutdir", str(lab_folder),
+        "-q", "--no-header", "--tb=short", "--capture=tee-sys", "-rN",
+        "-W", "ignore::DeprecationWarning", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("_hypothesis_pytestplugin"):
+            args += ["-p", "_hypothesis_pytestplugin"]
+    except (ImportError, ValueError):
+        pass
+    return args
+
+
+def read_jsonl(path) -> list[dict]:
+    """The JSON objects in a file written a line at a time (a line cut short by a kill is dropped)."""
+    if not os.path.isfile(path):
+        return []
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        lines = fh.read().splitlines()
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass  # a line cut short by a kill
+    return out
+
+
+def session_request(tests_dir, lab_folder, directory, scratch, cwd, timeout: float, quick: bool) -> dict:
+    """What to run: `tests_dir` of the lab in `lab_folder` against `directory`;
+    the plugin writes its results and figures into `scratch`."""
+    from .testing import LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV, REWRITE_CACHE_ENV
+
+    return {
+        "args": pytest_args(tests_dir, lab_folder),
+        "cwd": str(cwd),
+        "timeout": float(timeout),
+        "env": {
+            LAB_DIR_ENV: str(directory),
+            PERF_FILE_ENV: str(os.path.join(scratch, PERF_NAME)),
+            RESULTS_FILE_ENV: str(os.path.join(scratch, RESULTS_NAME)),
+            "PYTHONDONTWRITEBYTECODE": "1",  # never write into content or the workspace
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins a lab needs
+            QUICK_ENV: "1" if quick else "0",
+            REWRITE_CACHE_ENV: os.path.join(str(cwd), "rewritten"),
+        },
+    }
+
+
 # ------------------------------------------------------------------ supervision
 
 
@@ -249,12 +309,15 @@ def _preload() -> list[str]:
 
     for name in default_plugins:  # pytest imports these on every Config
         importlib.import_module(f"_pytest.{name}")
-    try:  # hypothesis scans every loaded local module for constants once per process: do it here
-        from hypothesis.internal.constants_ast import _get_local_constants
-
-        _get_local_constants()
-    except Exception:  # noqa: BLE001 - private API; only speed is at stake
-        pass
+    # Hypothesis scans every loaded module for constants once per process
+    # (~0.15 s here, in every child): do it here, once. Private API that moved
+    # between releases; only speed is at stake.
+    for where in ("hypothesis.internal.conjecture.providers", "hypothesis.internal.constants_ast"):
+        try:
+            importlib.import_module(where)._get_local_constants()
+            break
+        except Exception:  # noqa: BLE001
+            continue
     return loaded
 
 

@@ -26,3 +26,10 @@ def m001_lab_runs(db):
         pk="id",
     )
     db["lab_runs"].create_index(["lab_id", "dir_kind"])
+
+
+@migrations()
+def m002_lab_memory(db):
+    # What a lab screen shows again after a restart: the hints the learner has
+    # revealed and the last workspace run, in full (RunResult as JSON).
+    db["lab_memory"].create({"lab_id": str, "hints_shown": int, "last_result": str, "updated_at": str}, pk="lab_id")
