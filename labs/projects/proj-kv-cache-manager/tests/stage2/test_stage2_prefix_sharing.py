@@ -61,6 +61,14 @@ def test_hashes_chain_over_the_whole_prefix(km):
     assert set(m.block_ids("a")).isdisjoint(m.block_ids("b"))
 
 
+def test_a_block_is_found_only_after_its_own_prefix(km):
+    m = km.KVCacheManager(16, BS)
+    m.allocate("a", SYSTEM + [1])
+    # b starts with a's SECOND block: same tokens, but its K/V were computed after SYSTEM[:4]
+    assert m.allocate("b", SYSTEM[4:] + [1]) == 0
+    assert m.block_ids("b")[0] != m.block_ids("a")[1]
+
+
 def test_shared_blocks_outlive_one_owner(km):
     m = km.KVCacheManager(16, BS)
     m.allocate("a", SYSTEM + [1])
