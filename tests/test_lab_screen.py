@@ -33,6 +33,14 @@ def _text(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
+async def until(pilot, condition, limit: int = 3000) -> None:
+    """Let the app work until `condition()` holds (a busy machine is slow; no fixed sleep)."""
+    for _ in range(limit):
+        if condition():
+            return
+        await pilot.pause(0.01)
+
+
 async def _next_result(screen: LabScreen) -> None:
     await asyncio.wait_for(screen.result_shown.wait(), 60)
     screen.result_shown.clear()
@@ -204,7 +212,7 @@ async def test_the_header_breaks_between_phrases_only(db, runner, size):
         await pilot.pause()
         head = _text(app.screen, "#lab-head")
         assert all(len(line) <= size[0] for line in head.splitlines())
-        phrases = {"fx-gpu", "python lab", "day 3", "~5 min", "GPU required", "· not started"}
+        phrases = {"fx-gpu", "python lab", "day 3", "~5 min", "GPU required", "not started"}
         for phrase in phrases:
             assert any(phrase in line for line in head.splitlines()), phrase
 
@@ -218,10 +226,7 @@ async def test_a_failure_shows_while_the_rest_still_run(db, runner, vlearn_home)
         screen = app.screen
         await pilot.press("ctrl+r")
         table = screen.query_one("#lab-results", DataTable)
-        for _ in range(3000):
-            if table.row_count:
-                break
-            await pilot.pause(0.01)
+        await until(pilot, lambda: table.row_count)
         assert table.row_count == 1 and screen.running
         assert "inc(10) should be 11" in _text(screen, "#lab-detail-body")
         assert "running the tests" in _text(screen, "#lab-status")
@@ -259,6 +264,7 @@ async def test_r_is_review_here_too_and_ctrl_r_reruns(db, runner):
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.pause()
         app.open_item("lab", "fx-add")
+        await until(pilot, lambda: isinstance(app.screen, LabScreen) and app.screen.query("#lab-status"))
         await pilot.pause()
         lab = app.screen
         footer = screen_text(app).splitlines()[-1]
@@ -267,7 +273,7 @@ async def test_r_is_review_here_too_and_ctrl_r_reruns(db, runner):
         await lab.run_now_worker.wait()
         assert "FAILED" in _text(lab, "#lab-status")
         await pilot.press("r")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert isinstance(app.screen, ReviewScreen)
 
 
@@ -291,7 +297,7 @@ async def test_a_gpu_lab_without_a_gpu_offers_what_gives_a_signal(db, runner, ca
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.pause()
         words = _text(app.screen, "#lab-suggest")
-        assert "correctness needs a GPU" in words and "press o for triton-softmax" in words
+        assert "correctness needs a GPU" in words and "o: triton-softmax" in words
         assert "vlearn remote-runner" in words and "VLEARN_REMOTE_RUNNER" in words
         await pilot.press("o")
         await pilot.pause()

@@ -235,7 +235,8 @@ class LabScreen(Screen):
         item = self.item
         state = labrunner.lab_state(self.app.db, item.id)
         kind = "project" if item.kind == "project" else f"{item.track} lab"
-        mark = Text.from_markup(STATE_MARK[state.state])
+        # "· not started" reads as a stray separator between the header's phrases.
+        mark = Text.from_markup(STATE_MARK[state.state].replace("· not started", "not started"))
         if state.first_pass_at:
             mark.append(f" (first pass {state.first_pass_at[:10]})", style="dim")
         meta = [Text(item.id), Text(kind), Text(f"day {item.day}"), Text(f"~{item.minutes} min"),
@@ -269,10 +270,10 @@ class LabScreen(Screen):
             words = f"No GPU here: the tests run on the remote GPU runner `{shlex.join(configured)}`."
         else:
             twin = self._twin()
-            words = "No GPU here: a save checks that the kernel compiles; correctness needs a GPU."
+            words = "No GPU here: a save checks the compile; correctness needs a GPU."
             if twin is not None:
-                words += f" For a signal on this machine, press o for {twin.id}, the same kernel in Triton (runs on the CPU)."
-            words += f" Or set a remote GPU runner: vlearn remote-runner 'ssh gpu-box' (or ${remote.ENV})."
+                words += f" o: {twin.id}, the same kernel in Triton, runs on the CPU."
+            words += f" Or a GPU machine: vlearn remote-runner 'ssh gpu-box' (or ${remote.ENV})."
         widget.update(Text(words))
         widget.display = True
 
@@ -305,6 +306,7 @@ class LabScreen(Screen):
         self.running, self.quick = True, quick
         self.shown = []
         self.query_one("#lab-results", DataTable).clear()
+        self._show_detail(None)  # nothing stale while the new results come in
         self.query_one("#lab-status", Static).update("[yellow]running the tests…[/]")
 
     def show_test(self, test) -> None:
@@ -349,8 +351,9 @@ class LabScreen(Screen):
         keep = table.cursor_row if select is None else select
         table.clear(columns=True)
         width = max(table.size.width - 2, 40)  # minus the scrollbar
-        names = [row_name(t) for t in self.shown]
-        name_w = min(max((len(n) for n in names), default=4), max(16, width * 2 // 5))
+        cap = max(16, width * 2 // 5)
+        # While results stream in, names yet to come may be long: keep the room for them.
+        name_w = cap if self.running else min(max((len(row_name(t)) for t in self.shown), default=4), cap)
         msg_w = max(width - name_w - 1 - 6 - 8, 10)  # mark, time, and one cell of padding either side of 4 columns
         self._widths = (name_w, msg_w)
         table.add_column("", width=1)
@@ -488,12 +491,14 @@ class LabListScreen(Screen):
     def refresh_rows(self) -> None:
         catalog, db = self.app.catalog, self.app.db
         table = self.query_one("#labs-table", DataTable)
+        keep = table.cursor_row  # back from a lab: stay on it
         table.clear()
         for item in all_labs(catalog):
             state = labrunner.lab_state(db, item.id).state
             track = "project" if item.kind == "project" else item.track
             table.add_row(Text.from_markup(STATE_MARK[state]), item.id, Text(item.title), track, str(item.day),
                           str(item.minutes), key=item.id)
+        table.move_cursor(row=keep)
         self.query_one("#labs-progress", Static).update(progress_line(db, catalog))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -10,8 +10,9 @@ checks), `kernels/` and `data/gpus.yaml`, the lab folder and the directory
 under test. The remote side unpacks it into a temporary folder, runs the same
 pytest session with the same plugin under the lab's time limit, prints the
 plugin's structured results as one JSON line and deletes the folder. So the
-remote machine needs python3 with pytest (torch and cupy for CUDA labs), not
-vlearn itself, and nothing is left on it.
+remote machine needs python3 with pytest (pyyaml, torch and cupy for CUDA
+labs; hypothesis for the Python labs), not vlearn itself, and nothing is left
+on it.
 """
 from __future__ import annotations
 
