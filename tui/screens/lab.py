@@ -113,8 +113,8 @@ def detail(test, folder, quick: bool) -> Text:
     text.append_text(Text.from_markup(MARK.get(test.outcome, test.outcome)))
     text.append(f" {name}", style="bold")
     text.append(f"  {test.outcome} in {test.duration:.3f} s\n", style="dim")
-    example = test.example
-    message = test.message[: test.message.find(example)] if example else test.message
+    example, message = test.example, test.text
+    message = message[: message.find(example)] if example else message
     if message.strip():
         text.append(message.strip().replace(f"{folder}/", "") + "\n")
     if example:
@@ -123,7 +123,7 @@ def detail(test, folder, quick: bool) -> Text:
         text.append(example + "\n")
     # The traceback's "E" lines repeat the message above: keep where it happened.
     where = [line for line in test.longrepr.rstrip().splitlines() if not (message.strip() and line.startswith("E "))]
-    if any(line.strip() for line in where) and "\n".join(where).strip() != test.message.strip():
+    if any(line.strip() for line in where) and "\n".join(where).strip() != test.text.strip():
         text.append("\nwhere:\n", style="bold")
         text.append("\n".join(where).replace(f"{folder}/", "") + "\n")
     for label, stream in (("stdout", test.stdout), ("stderr", test.stderr)):

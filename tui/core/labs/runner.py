@@ -42,13 +42,17 @@ class TestResult:
     duration: float = 0.0
     stage: str | None = None
 
+    @property
+    def text(self) -> str:
+        """The message without pytest's 'Failed: ' (pytest.fail) or a bare
+        'AssertionError: ' in front: what follows is what went wrong."""
+        return self.message.removeprefix("Failed: ").removeprefix("AssertionError:").lstrip(" ")
+
     def headline(self, folder: Path | str | None = None) -> str:
-        """The message's first line, as a table cell: without the noise of
-        'AssertionError: ' (what follows is the assertion itself) and of the
-        folder under test in paths (the lab screen names it once)."""
-        first = (self.message.splitlines() or [""])[0].removeprefix("AssertionError:").strip()
-        if not first and self.message:  # 'AssertionError:' alone on its line: the detail is below
-            first = next((line.strip() for line in self.message.splitlines()[1:] if line.strip()), "")
+        """The message's first line, as a table cell, without the folder
+        under test in paths (the lab screen names it once)."""
+        lines = self.text.splitlines()
+        first = next((line.strip() for line in lines if line.strip()), "")
         return first.replace(f"{folder}/", "") if folder else first
 
     @property
