@@ -264,7 +264,7 @@ class _Tail(threading.Thread):
     finished test to a callback: the learner sees the first failure while
     the rest still run."""
 
-    POLL_S = 0.005
+    POLL_S = 0.01
 
     def __init__(self, path: Path, on_test: Callable[[dict], None]) -> None:
         super().__init__(name="vlearn-results-tail", daemon=True)
