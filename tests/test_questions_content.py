@@ -276,7 +276,8 @@ def test_every_planned_drill_exists(catalog):
 def test_files_group_questions_by_category(catalog):
     for q in catalog.questions.values():
         assert q.origin.startswith(f"data/questions/{q.category}.yaml:"), q.id
-        prefix = {"cuda_coding": "cuda-", "system_design": "sd-", "architecture": "arch-", "behavioral": "beh-"}
+        prefix = {"cuda_coding": "cuda-", "system_design": "sd-", "architecture": "arch-", "behavioral": "beh-",
+                  "implementation": "impl-", "debugging": "dbg-"}
         assert q.id.startswith(prefix[q.category]), q.id
 
 
@@ -289,13 +290,24 @@ def test_every_question_is_complete(catalog):
 
 
 def test_every_cuda_question_names_a_planned_lab(catalog):
-    labs = planned_lab_ids()
-    assert {"cuda-sgemm", "cuda-paged-attention", "py-kv-cache-sizing"} <= labs
+    planned = planned_lab_ids()
+    assert {"cuda-sgemm", "cuda-paged-attention", "py-kv-cache-sizing"} <= planned
+    labs = planned | set(catalog.labs)  # planned for days 0-14, or written since
     for q in catalog.questions.values():
-        if q.category == "cuda_coding":
+        if q.category in ("cuda_coding", "implementation"):
+            # A written answer must be runnable against tests.
             assert q.lab in labs, f"{q.id}: lab {q.lab!r}"
         elif q.lab is not None:
             assert q.lab in labs, f"{q.id}: lab {q.lab!r}"
+
+
+def test_implementation_questions_link_python_labs_that_exist(catalog):
+    implementation = [q for q in catalog.questions.values() if q.category == "implementation"]
+    assert len(implementation) >= 10
+    for q in implementation:
+        lab = catalog.labs.get(q.lab)
+        assert lab is not None and lab.track == "python", f"{q.id}: lab {q.lab!r}"
+        assert any("tests against a reference" in point.lower() for point in q.rubric), q.id
 
 
 def test_model_answers_are_right_for_vllm_v1(catalog):

@@ -8,7 +8,7 @@ from .common import content_and_store
 
 def register(sub) -> None:
     p = sub.add_parser("drill", help="a timed whiteboard drill in the terminal")
-    p.add_argument("--category", help="cuda_coding, system_design, architecture or behavioral")
+    p.add_argument("--category", help="cuda_coding, system_design, architecture, behavioral, implementation or debugging")
     p.add_argument("--question", help="a question id (default: the one you most need)")
     p.set_defaults(func=run_drill)
 

@@ -14,7 +14,9 @@ COMPONENTS = (
 DIMENSIONS = ("understanding", "explain", "implement", "optimize")
 
 LAB_TRACKS = ("python", "cuda", "triton", "cpp", "system")
-QUESTION_CATEGORIES = ("cuda_coding", "system_design", "architecture", "behavioral")
+QUESTION_CATEGORIES = (
+    "cuda_coding", "system_design", "architecture", "behavioral", "implementation", "debugging",
+)
 
 # Link schemes understood inside Markdown: [text](lesson:m02-paged-attention)
 LINK_SCHEMES = ("lesson", "lab", "project", "deck", "card", "question", "day", "kernel", "interviewer")
