@@ -25,10 +25,29 @@ def test_parse_smi_ignores_garbage():
 @pytest.mark.parametrize("name,expected", [
     ("NVIDIA H100 80GB HBM3", "h100-sxm"), ("NVIDIA H100 PCIe", "h100-pcie"), ("NVIDIA H200", "h200"),
     ("NVIDIA A100-SXM4-80GB", "a100-sxm-80gb"), ("NVIDIA L4", "l4"), ("NVIDIA GeForce RTX 4090", "rtx-4090"),
-    ("Tesla T4", None)])
+    ("NVIDIA L40S", "l40s"), ("NVIDIA B200", "b200"), ("NVIDIA GB200", "gb200"),
+    # L40 has no entry: it must match nothing rather than borrow the L4's ceilings.
+    ("NVIDIA L40", None), ("Tesla T4", None)])
 def test_device_names_match_specs(catalog, name, expected):
     spec = match_spec(name, catalog.gpus)
     assert (spec.id if spec else None) == expected
+
+
+def test_match_is_whole_words_not_substrings():
+    from types import SimpleNamespace
+
+    specs = {"l4": SimpleNamespace(id="l4", match=["L4"]), "b200": SimpleNamespace(id="b200", match=["B200"])}
+    assert match_spec("NVIDIA L4", specs).id == "l4"
+    assert match_spec("nvidia l4", specs).id == "l4"
+    for name in ("NVIDIA L40S", "NVIDIA L40", "NVIDIA GB200", "NVIDIA B2000"):
+        assert match_spec(name, specs) is None, name
+
+
+def test_gpu_specs_name_their_memory_type(catalog):
+    for spec in catalog.gpus.values():
+        assert spec.mem_gbps > 0 and spec.memory_type, spec.id
+    assert catalog.gpus["l4"].memory_type.startswith("GDDR")
+    assert catalog.gpus["l40s"].memory_type.startswith("GDDR")
 
 
 def test_roofline_memory_bound_kernel():

@@ -86,7 +86,7 @@ def test_broken_kernel_yaml_is_reported_at_its_line(tmp_path):
     (folder / "demo.cu").write_text("")
     (folder / "kernel.yaml").write_text("id: demo\ntitle: Demo\nsource: demo.cu\nbound: sideways\nlaunch: x\n")
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "gpus.yaml").write_text("gpus:\n  - id: g\n    name: G\n    match: [G]\n    hbm_gbps: -1\n"
+    (tmp_path / "data" / "gpus.yaml").write_text("gpus:\n  - id: g\n    name: G\n    match: [G]\n    mem_gbps: -1\n"
                                                  "    fp16_tflops: 1\n    bf16_tflops: 1\n    fp32_tflops: 1\n")
     catalog = load_catalog(tmp_path)
     found = {(p.path, p.line): p.message for p in catalog.errors}

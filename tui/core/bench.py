@@ -159,7 +159,7 @@ def measure(unit, module, size: dict, copy_gbps: float | None = None, spec=None,
     t = unit.inputs(size, gen)
     out = unit.outputs(t, size)
     nbytes, flops = _model(unit, size, t)
-    peak_bw = getattr(spec, "hbm_gbps", None)
+    peak_bw = getattr(spec, "mem_gbps", None)
     peak_fl = _peak_tflops(spec, size) if spec else None
     timing = time_cuda(lambda: unit.launch(module, t, out, size))
     roof = analyse(timing.median_ms, nbytes, flops, copy_gbps, peak_bw, peak_fl)
@@ -214,7 +214,8 @@ def run_kernels(names: list[str] | None = None, workspace: Path | None = None, l
     device, spec = device_spec(root)
     copy = copy_bandwidth_gbps()
     result = {"device": device, "spec": getattr(spec, "id", None), "copy_gbps": copy,
-              "spec_hbm_gbps": getattr(spec, "hbm_gbps", None), "rows": []}
+              "spec_mem_gbps": getattr(spec, "mem_gbps", None),
+              "spec_memory_type": getattr(spec, "memory_type", None), "rows": []}
     todo = [lab_unit] if lab_unit else (names or unit_names(root))
     for name in todo:
         unit = load_unit(name, root)
@@ -247,7 +248,7 @@ def _fmt(value, spec: str, none: str = "-") -> str:
 
 def format_table(result: dict) -> str:
     lines = [f"device: {result['device']} (spec: {result['spec'] or 'unknown'}, "
-             f"spec HBM {_fmt(result['spec_hbm_gbps'], '.0f')} GB/s)",
+             f"spec {result.get('spec_memory_type') or 'memory'} {_fmt(result.get('spec_mem_gbps'), '.0f')} GB/s)",
              f"measured device-to-device copy: {result['copy_gbps']:.0f} GB/s (bytes read + written)", ""]
     head = (f"{'kernel':<18}{'size':<36}{'ok':<4}{'ms':>9}{'GB/s':>8}{'TFLOP/s':>9}{'%copy':>7}{'%peak':>7}"
             f"{'torch ms':>10}{'torch %copy':>12}{'x torch':>8}")

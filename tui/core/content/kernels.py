@@ -35,12 +35,13 @@ class GpuSpec:
     id: str
     name: str
     match: list[str]
-    hbm_gbps: float
+    mem_gbps: float  # peak device-memory bandwidth, HBM or GDDR (see memory_type)
     fp16_tflops: float
     bf16_tflops: float
     fp32_tflops: float
     tf32_tflops: float | None = None
     memory_gb: float | None = None
+    memory_type: str | None = None
     sms: int | None = None
     l2_mb: float | None = None
     origin: str = ""
@@ -80,12 +81,13 @@ def _load_kernel(ctx: LoadContext, path: Path) -> None:
 def _build_gpu(f: Fields) -> GpuSpec:
     spec = GpuSpec(
         id=f.str("id"), name=f.str("name"), match=f.str_list("match"),
-        hbm_gbps=f.number("hbm_gbps"), fp16_tflops=f.number("fp16_tflops"),
+        mem_gbps=f.number("mem_gbps"), fp16_tflops=f.number("fp16_tflops"),
         bf16_tflops=f.number("bf16_tflops"), fp32_tflops=f.number("fp32_tflops"),
         tf32_tflops=f.number("tf32_tflops", None), memory_gb=f.number("memory_gb", None),
+        memory_type=f.str("memory_type", None),
         sms=f.int("sms", None), l2_mb=f.number("l2_mb", None), origin=f"{f.source.rel}:{f.data.line}",
     )
-    for key in ("hbm_gbps", "fp16_tflops", "bf16_tflops", "fp32_tflops"):
+    for key in ("mem_gbps", "fp16_tflops", "bf16_tflops", "fp32_tflops"):
         value = getattr(spec, key)
         if isinstance(value, float) and value <= 0:
             f.error(key, f"field '{key}' must be positive")

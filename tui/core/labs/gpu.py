@@ -6,6 +6,7 @@ in a subprocess, never CuPy or torch.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -59,13 +60,20 @@ def why_no_gpu() -> str:
     return "nvidia-smi reports no GPU: compile check only"
 
 
+def name_contains(name: str, pattern: str) -> bool:
+    """Whether `pattern` occurs in `name` as whole words, case-insensitively:
+    "L4" is in "NVIDIA L4" but not in "NVIDIA L40S", "B200" not in "NVIDIA GB200"."""
+    rx = r"(?<![a-z0-9])" + re.escape(pattern.lower()) + r"(?![a-z0-9])"
+    return re.search(rx, name.lower()) is not None
+
+
 def match_spec(name: str, specs: dict):
-    """The data/gpus.yaml entry whose `match` strings occur in the device name."""
-    lowered = name.lower()
+    """The data/gpus.yaml entry with a `match` string in the device name (whole
+    words; the longest matching string wins)."""
     best = None
     for spec in specs.values():
         for pattern in getattr(spec, "match", ()):
-            if pattern.lower() in lowered and (best is None or len(pattern) > best[0]):
+            if name_contains(name, pattern) and (best is None or len(pattern) > best[0]):
                 best = (len(pattern), spec)
     return best[1] if best else None
 
