@@ -39,9 +39,10 @@ def test_repository_rubric_and_roles_load_clean(catalog):
     assert [d.id for d in rub.dimensions] == list(DIMENSIONS)
     assert sorted(rub.scale) == [1, 2, 3, 4, 5] and rub.target == 4
     assert rub.scale[1].meaning.startswith("Aware") and "optimize" in rub.scale[5].meaning
-    assert len(catalog.roles) >= 5
+    assert len(catalog.roles) >= 6
     for role in catalog.roles.values():
         assert set(role.weights) == set(COMPONENTS) and max(role.weights.values()) > 0
+        assert role.emphasis and role.sources, f"{role.id}: say what its loops emphasise and cite postings"
 
 
 def test_a_valid_minimal_rubric_loads_in_canonical_order(tmp_path):
@@ -118,6 +119,27 @@ def test_bad_roles_are_skipped_one_by_one(tmp_path):
     assert "give every component a weight; missing paged_attention, cuda_kernels" in found[12]
     assert "at least one component needs a weight above 0" in found[15]
     assert "duplicate role id 'good'" in found[16]
+
+
+def test_role_emphasis_and_sources(tmp_path):
+    weights = "{paged_attention: 1, cuda_kernels: 1, scheduler: 1, model_executor: 1, quantization: 1, distributed: 1}"
+    roles = f"""
+        roles:
+          - id: cited
+            title: Cited
+            weights: {weights}
+            emphasis: System design with arithmetic.
+            sources: [https://example.com/job/1]
+          - id: uncited
+            title: Not a URL
+            weights: {weights}
+            sources: [a friend said so]
+    """
+    cat = load_catalog(content(tmp_path, roles=roles))
+    assert list(cat.roles) == ["cited"]
+    role = cat.roles["cited"]
+    assert role.emphasis == "System design with arithmetic." and role.sources == ["https://example.com/job/1"]
+    assert any("is not a URL" in msg for _, msg in problems(cat, "roles.yaml"))
 
 
 def test_roles_file_without_a_list(tmp_path):

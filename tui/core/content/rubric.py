@@ -84,6 +84,8 @@ class Role:
     skills: list[str]
     interviewers: list[str]
     origin: str
+    emphasis: str = ""  # what this role's interview loops weigh most
+    sources: list[str] = field(default_factory=list)  # public job descriptions (URLs)
     path: object = field(repr=False, default=None)
     line: int = field(repr=False, default=0)
 
@@ -202,7 +204,7 @@ def _load_rubric(ctx: LoadContext) -> None:
 
 # --------------------------------------------------------------------- roles
 
-ROLE_KEYS = {"id", "title", "summary", "weights", "skills", "interviewers"}
+ROLE_KEYS = {"id", "title", "summary", "weights", "skills", "interviewers", "emphasis", "sources"}
 
 
 def _build_role(f: Fields) -> Role:
@@ -227,6 +229,10 @@ def _build_role(f: Fields) -> Role:
     for key in f.data:
         if key not in ROLE_KEYS:
             f.source.warning(f.line(key), f"{f.what}unknown field '{key}' (ignored)")
+    sources = f.str_list("sources", [])
+    for url in sources:
+        if not url.startswith(("https://", "http://")):
+            f.error("sources", f"sources: {url!r} is not a URL (cite the public job description)")
     return Role(
         id=f.str("id"),
         title=(f.str("title") or "").strip(),
@@ -234,6 +240,8 @@ def _build_role(f: Fields) -> Role:
         weights=weights,
         skills=f.str_list("skills", []),
         interviewers=f.str_list("interviewers", []),
+        emphasis=(f.str("emphasis", "") or "").strip(),
+        sources=sources,
         origin=f"{f.source.rel}:{f.data.line_of('id')}",
         path=f.source.path,
         line=f.data.line_of("interviewers"),
