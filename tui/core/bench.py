@@ -108,16 +108,60 @@ def _model(unit, size, t):
         return unit.model(size)
 
 
+GUARD_BYTES = 512  # poisoned bytes on each side of every output (a multiple of 256: alignment is kept)
+GUARD_BYTE = 0xA5
+
+
+def _guarded(out: dict) -> tuple[dict, dict]:
+    """Each contiguous output copied into the middle of a larger buffer whose ends hold a
+    pattern, so a write a few elements out of bounds (a tail bug) is seen, not silently lost."""
+    import torch
+
+    guarded, buffers = {}, {}
+    for key, tensor in out.items():
+        if not (isinstance(tensor, torch.Tensor) and tensor.is_cuda and tensor.is_contiguous()):
+            guarded[key] = tensor
+            continue
+        nbytes = tensor.numel() * tensor.element_size()
+        raw = torch.full((nbytes + 2 * GUARD_BYTES,), GUARD_BYTE, dtype=torch.uint8, device=tensor.device)
+        middle = raw[GUARD_BYTES:GUARD_BYTES + nbytes]
+        middle.copy_(tensor.reshape(-1).view(torch.uint8))
+        guarded[key] = middle.view(tensor.dtype).view(tensor.shape)
+        buffers[key] = raw
+    return guarded, buffers
+
+
+def _guard_problem(buffers: dict, size: dict) -> str | None:
+    for key, raw in buffers.items():
+        for side, band in (("before the start", raw[:GUARD_BYTES]), ("past the end", raw[-GUARD_BYTES:])):
+            changed = _nonzero(band != GUARD_BYTE)
+            if changed:
+                first = changed[0] if side == "past the end" else GUARD_BYTES - changed[-1]
+                return (f"{key}: the kernel wrote {len(changed)} bytes {side} of the output "
+                        f"({'byte +' if side == 'past the end' else 'byte -'}{first}); size {size}")
+    return None
+
+
+def _nonzero(mask) -> list[int]:
+    import torch
+
+    return [int(i) for i in torch.nonzero(mask).flatten()]
+
+
 def check(unit, module, size: dict, seed: int = 0) -> str | None:
-    """Run once on fresh random inputs with poisoned outputs; None if it matches
-    the PyTorch reference within the unit's tolerance, else what is wrong."""
+    """Run once on fresh random inputs with poisoned outputs inside poisoned guard bands;
+    None if it matches the PyTorch reference within the unit's tolerance and wrote nothing
+    outside its outputs, else what is wrong."""
     import torch
 
     gen = torch.Generator(device="cuda").manual_seed(seed)
     t = unit.inputs(size, gen)
-    out = unit.outputs(t, size)
+    out, buffers = _guarded(unit.outputs(t, size))
     unit.launch(module, t, out, size)
     torch.cuda.synchronize()
+    problem = _guard_problem(buffers, size)
+    if problem:
+        return problem
     expected = unit.reference(t, size)
     tol = unit.tolerance(size, t)
     equal_nan = getattr(unit, "EQUAL_NAN", False)
@@ -293,6 +337,11 @@ def run_lab(lab_dir: Path, unit_name: str, filename: str, seed: int | None = Non
             return f"{problem} (seed {seed + i})", {}
     _, spec = device_spec()
     row = measure(unit, module, perf_size, copy_bandwidth_gbps(), spec, reference_module=compile_unit(unit))
+    # Once more after the timing loop on fresh inputs: a race or an uninitialised read that
+    # happened to come out right the first time rarely does so twice.
+    problem = check(unit, module, perf_size, seed=seed + len(unit.TEST_SIZES) + 1)
+    if problem:
+        return f"{problem} (on the check repeated after timing, seed {seed + len(unit.TEST_SIZES) + 1})", {}
     figures = {"size": label, "kernel_ms": row["ms"], "gbps": row["gbps"], "tflops": row["tflops"],
                "pct_of_copy": row["pct_of_copy"], "pct_of_peak": row["pct_of_peak"],
                "vs_reference": row.get("vs_reference"), "vs_torch": row.get("speedup_vs_torch"),
