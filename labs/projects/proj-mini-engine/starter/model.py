@@ -1,0 +1,159 @@
+"""Starter (fill in every NotImplementedError). Stage 1: a Llama-architecture decoder in plain PyTorch.
+
+Mirrors vllm/model_executor/models/llama.py (LlamaForCausalLM, LlamaModel,
+LlamaDecoderLayer, LlamaAttention, LlamaMLP) with vLLM's merged projections:
+q/k/v live in one qkv_proj and gate/up in one gate_up_proj
+(LlamaModel.load_weights does the same merge from the checkpoint's names).
+
+Two ways to run it:
+- model(input_ids[B, T]) -> logits[B, T, V]: no cache, causal attention
+  (stage 1, checked against transformers' LlamaForCausalLM);
+- model(input_ids[N], positions[N], attn=backend) -> hidden[N, hidden]:
+  the flattened batch of an engine step; every layer hands q, k, v to
+  backend(layer_idx, q, k, v), which owns the KV cache (stage 2).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F  # noqa: F401 (you will need it)
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    head_dim: int
+    rms_norm_eps: float
+    rope_theta: float
+    tie_word_embeddings: bool
+    attention_bias: bool = False
+    eos_token_id: int | list[int] | None = None
+    max_position_embeddings: int = 2048
+
+    @classmethod
+    def from_json(cls, path: str) -> ModelConfig:
+        with open(path) as fh:
+            c = json.load(fh)
+        rope = c.get("rope_parameters") or c.get("rope_scaling") or {}
+        if rope.get("rope_type", rope.get("type", "default")) not in ("default", None):
+            raise NotImplementedError(f"rope_type {rope.get('rope_type')} is not supported")
+        heads = c["num_attention_heads"]
+        return cls(
+            vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
+            intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_hidden_layers"],
+            num_attention_heads=heads, num_key_value_heads=c.get("num_key_value_heads") or heads,
+            head_dim=c.get("head_dim") or c["hidden_size"] // heads,
+            rms_norm_eps=c.get("rms_norm_eps", 1e-6),
+            rope_theta=rope.get("rope_theta", c.get("rope_theta", 10000.0)),
+            tie_word_embeddings=c.get("tie_word_embeddings", False),
+            attention_bias=c.get("attention_bias", False),
+            eos_token_id=c.get("eos_token_id"),
+            max_position_embeddings=c.get("max_position_embeddings", 2048),
+        )
+
+
+class RMSNorm(nn.Module):
+    """x / rms(x) * weight, computed in float32 (vllm/model_executor/layers/layernorm.py::RMSNorm)."""
+
+    def __init__(self, size: int, eps: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(size))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("stage 1: x / sqrt(mean(x^2) + eps) * weight, in float32")
+
+
+def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin for each position, [..., head_dim], in the 'rotate half' (NeoX) layout Llama uses."""
+    raise NotImplementedError("stage 1: cos/sin of position * theta^(-2i/d), duplicated to head_dim")
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x[..., heads, head_dim]; cos/sin[..., head_dim] broadcast over heads."""
+    raise NotImplementedError("stage 1: x * cos + rotate_half(x) * sin")
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.layer_idx = layer_idx
+        self.num_heads, self.num_kv_heads, self.head_dim = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+        self.q_size, self.kv_size = self.num_heads * self.head_dim, self.num_kv_heads * self.head_dim
+        self.qkv_proj = nn.Linear(cfg.hidden_size, self.q_size + 2 * self.kv_size, bias=cfg.attention_bias)
+        self.o_proj = nn.Linear(self.q_size, cfg.hidden_size, bias=cfg.attention_bias)
+        self.rope_theta = cfg.rope_theta
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor, attn=None) -> torch.Tensor:
+        raise NotImplementedError("stage 1: qkv split, RoPE, then attn(...) or causal SDPA")
+
+
+class MLP(nn.Module):
+    """SwiGLU: down(silu(gate(x)) * up(x)), gate and up merged into one matmul."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.gate_up_proj = nn.Linear(cfg.hidden_size, 2 * cfg.intermediate_size, bias=False)
+        self.down_proj = nn.Linear(cfg.intermediate_size, cfg.hidden_size, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("stage 1: down(silu(gate) * up)")
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.self_attn = Attention(cfg, layer_idx)
+        self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor, attn=None) -> torch.Tensor:
+        raise NotImplementedError("stage 1: pre-norm residual blocks")
+
+
+class LlamaForCausalLM(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList(DecoderLayer(cfg, i) for i in range(cfg.num_hidden_layers))
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
+        if cfg.tie_word_embeddings:
+            self.lm_head.weight = self.embed_tokens.weight
+
+    def forward(self, input_ids: torch.Tensor, positions: torch.Tensor | None = None, attn=None) -> torch.Tensor:
+        raise NotImplementedError("stage 1: embed, layers, norm, logits")
+
+    def compute_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(hidden).float()
+
+    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Copy a Hugging Face Llama state dict in, merging q/k/v and gate/up."""
+        raise NotImplementedError("stage 1: map the checkpoint's names, merging q/k/v and gate/up")
+
+
+def load_model(path: str, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> LlamaForCausalLM:
+    """Build the model from a Hugging Face folder (config.json + *.safetensors)."""
+    from safetensors.torch import load_file
+
+    cfg = ModelConfig.from_json(os.path.join(path, "config.json"))
+    model = LlamaForCausalLM(cfg)
+    weights: dict[str, torch.Tensor] = {}
+    for f in sorted(glob.glob(os.path.join(path, "*.safetensors"))):
+        weights.update(load_file(f))
+    if not weights:
+        raise FileNotFoundError(f"no .safetensors files in {path}")
+    model.load_weights(weights)
+    return model.to(device=device, dtype=dtype).eval()
