@@ -130,13 +130,30 @@ class VlearnApp(App):
         self.open_item(kind)
 
 
-def main() -> None:
+def main() -> int:
+    # Arguments are looked at before anything starts the app: `--version` or a
+    # typo with no terminal attached must print and exit, not spin up Textual.
+    from .cli.conventions import ENVIRONMENT, version_line
+    from .core.paths import content_problem
+
     args = sys.argv[1:]
     if args and args[0] in ("-h", "--help"):
-        print("usage: vlearn-tui   (the app; `vlearn --help` lists the headless commands)")
-        return
+        print("usage: vlearn-tui [--version]   (the app; `vlearn --help` lists the headless commands)\n")
+        print(ENVIRONMENT, end="")
+        return 0
+    if args and args[0] in ("-V", "--version"):
+        print(version_line("vlearn-tui"))
+        return 0
+    if args:
+        print(f"vlearn-tui: unknown argument {args[0]!r} (try --help)", file=sys.stderr)
+        return 2
+    problem = content_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     VlearnApp().run()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

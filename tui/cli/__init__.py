@@ -12,9 +12,13 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .conventions import ENVIRONMENT, EXAMPLES, version_line
+
     parser = argparse.ArgumentParser(
-        prog="vlearn", description="vlearn: learn LLM inference by studying vLLM 0.33.0 from the inside."
+        prog="vlearn", description="vlearn: learn LLM inference by studying vLLM 0.33.0 from the inside.",
+        epilog=ENVIRONMENT + "\n" + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=version_line("vlearn"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if info.name == "__main__":
@@ -31,8 +35,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from .conventions import content_check, path_error
+
+    status = content_check(args)
+    if status is not None:
+        return status
     try:
         return int(args.func(args) or 0)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        if exc.filename is None:
+            raise
+        # A path the learner named that is missing, read-only or a folder: one line.
+        print(path_error(exc), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -14,13 +14,16 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..core.content import load_catalog
     from ..core.doctor import report
+    from ..core.paths import content_source
 
     catalog = load_catalog()
     data = report(catalog, with_environment=not args.no_env)
+    data["content_root"] = str(catalog.root)
+    data["content_source"] = content_source()
     if args.json:
         print(json.dumps(data, indent=2))
         return 1 if data["errors"] else 0
-    print(f"content: {catalog.root}")
+    print(f"content: {catalog.root} ({data['content_source']})")
     for key in ("days", "modules", "lessons", "walkthroughs", "comparisons", "day_pages", "projects", "kernels",
                 "decks", "cards", "interviewers", "roles"):
         print(f"  {key:<13} {data[key]}")

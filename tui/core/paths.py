@@ -4,17 +4,58 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+CONTENT_DIRS = ("curriculum", "labs", "kernels", "flashcards", "data")
+CHECKOUT = Path(__file__).resolve().parents[2]  # the folder holding tui/
+PACKAGED = Path(__file__).resolve().parents[1] / "_content"  # what a wheel installs (setup.py)
+
+
+def _is_content(root: Path) -> bool:
+    return (root / "curriculum" / "plan.yaml").is_file()
+
 
 def content_root() -> Path:
-    """The repository holding curriculum/, labs/, flashcards/, data/ ...
+    """The folder holding curriculum/, labs/, kernels/, flashcards/, data/.
 
-    `VLEARN_CONTENT` overrides it; otherwise it is the checkout the package
-    was installed from (an editable install keeps `tui/` inside it).
+    `VLEARN_CONTENT` overrides; then the repository checkout the package runs
+    from (an editable install keeps `tui/` inside it); then the copy a wheel
+    installs inside the package (`tui/_content`, see setup.py). With none of
+    them present it is the checkout path, and `content_problem()` says why.
     """
     env = os.environ.get("VLEARN_CONTENT")
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parents[2]
+    if _is_content(CHECKOUT):
+        return CHECKOUT
+    if _is_content(PACKAGED):
+        return PACKAGED
+    return CHECKOUT
+
+
+def content_source() -> str:
+    """Where content_root() came from, in words (doctor prints it)."""
+    if os.environ.get("VLEARN_CONTENT"):
+        return "$VLEARN_CONTENT"
+    root = content_root()
+    return "installed with the package" if root == PACKAGED else "repository checkout"
+
+
+def content_problem(root: Path | None = None) -> str | None:
+    """None when the content tree is there; otherwise one message naming what is
+    missing and how to fix it (every command prints it instead of empty results)."""
+    root = root or content_root()
+    missing = [d + "/" for d in CONTENT_DIRS if not (root / d).is_dir()]
+    if not missing and _is_content(root):
+        return None
+    if not missing:
+        missing = ["curriculum/plan.yaml"]
+    if os.environ.get("VLEARN_CONTENT"):
+        where = f"VLEARN_CONTENT={os.environ['VLEARN_CONTENT']}"
+        fix = "point VLEARN_CONTENT at a vlearn checkout (the folder holding curriculum/ and labs/) or unset it"
+    else:
+        where = str(root)
+        fix = ("reinstall vlearn from a wheel or a checkout (`pip install /path/to/vlearn`), "
+               "or set VLEARN_CONTENT to a vlearn checkout")
+    return f"no vlearn content in {where}: {', '.join(missing)} missing. Fix: {fix}."
 
 
 def vlearn_home() -> Path:
