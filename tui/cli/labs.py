@@ -108,6 +108,8 @@ def format_result(result, verbose: bool = False) -> list[str]:
         where = figures.get("_test", "")
         lines.append("  perf  " + "  ".join(f"{k}={_fmt(v)}" for k, v in figures.items() if k != "_test")
                      + (f"  ({where.split('::')[-1]})" if where else ""))
+    if result.perf_goal:
+        lines.append(f"  {result.perf_goal}")
     for note in result.notes:
         lines.append(f"  ! {note}")
     if verbose and result.output.strip():
@@ -157,15 +159,35 @@ def run_check(args) -> int:
 # ------------------------------------------------------------------ verify
 
 
+def progress_printer(total: int):
+    """print() for verify's lines: the first `total` (one per lab) get an [N/M]
+    prefix so a long run shows how far it is; the final count is printed as is."""
+    done = 0
+    width = len(str(total))
+
+    def out(line: str) -> None:
+        nonlocal done
+        if done < total:
+            done += 1
+            line = f"[{done:>{width}}/{total}] {line}"
+        print(line, flush=True)
+
+    return out
+
+
 def run_verify(args) -> int:
     from ..core.labs.runner import LabRunner
-    from ..core.labs.verify import verify
+    from ..core.labs.verify import select, verify
 
     catalog, _ = _load(None)
+    items, unknown = select(catalog, args.ids or None, args.track)
+    out = progress_printer(len(items) + len(unknown))
+    if len(items) > 1:
+        print(f"verifying {len(items)} labs and projects (solution passes, starter fails, mutants fail)", flush=True)
     db = _open_db()
     runner = LabRunner(db=db, remote=_remote(db))
     try:
-        verdicts = verify(catalog, args.ids or None, args.track, runner=runner)
+        verdicts = verify(catalog, args.ids or None, args.track, runner=runner, out=out)
     finally:
         runner.close()
     if not verdicts:

@@ -11,7 +11,9 @@ the observations it rests on, and each standing for one rubric dimension:
   them (workspace runs with a verdict; a GPU lab that could only be compiled
   is no observation);
 - drills (can explain): the mean rubric score of graded drills and interview
-  answers.
+  answers;
+- optimize (can optimize): GPU labs whose perf goal (lab.yaml `perf:`) a passing
+  workspace run reached, over the labs that set one.
 
 A source scores only once it has MIN_OBSERVATIONS; below that it is "not
 enough evidence yet" and says what would give it. A component gets an
@@ -39,9 +41,10 @@ from .content.vocab import COMPONENTS
 from .store import progress
 from .text import plural
 
-WEIGHTS = {"cards": 0.25, "labs": 0.35, "drills": 0.40}  # doing counts more than recalling
-DIMENSION = {"cards": "understanding", "labs": "implement", "drills": "explain"}
-MIN_OBSERVATIONS = {"cards": 8, "labs": 1, "drills": 2}  # cards studied, labs attempted, answers graded
+WEIGHTS = {"cards": 0.25, "labs": 0.35, "drills": 0.40, "optimize": 0.15}  # doing counts more than recalling
+DIMENSION = {"cards": "understanding", "labs": "implement", "drills": "explain", "optimize": "optimize"}
+# cards studied, labs attempted, answers graded, perf goals measured
+MIN_OBSERVATIONS = {"cards": 8, "labs": 1, "drills": 2, "optimize": 1}
 MIN_SOURCES = 2
 HORIZON = dt.timedelta(days=7)
 FLAG_GAP = 1.0  # points on the 1-5 scale between self-rating and evidence level
@@ -84,6 +87,7 @@ def _needs(source: str, observations: int, comp: str) -> str | None:
         "labs": f"run {plural(missing, 'lab')} or project stage of {comp} to a verdict",
         "drills": f"grade {plural(missing, 'more drill' if observations else 'drill')} "
                   f"or interview {'answer' if missing == 1 else 'answers'} on {comp}",
+        "optimize": f"time a passing GPU lab of {comp} against its perf goal",
     }[source]
 
 
@@ -171,6 +175,34 @@ def _lab_evidence(catalog: Catalog, labs: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+def perf_goals(catalog: Catalog, db: Database) -> dict[str, dict]:
+    """lab id -> {met, measured} for every lab with a perf goal (workspace runs only)."""
+    rows = dict(db.execute(
+        "select lab_id, max(perf_met) from lab_runs where dir_kind = 'workspace' and perf_met is not null "
+        "group by lab_id").fetchall())
+    return {lab.id: {"met": bool(rows.get(lab.id)), "measured": lab.id in rows}
+            for lab in catalog.labs.values() if (lab.perf or {}).get("target") is not None}
+
+
+def _optimize_evidence(catalog: Catalog, goals: dict[str, dict]) -> dict[str, dict]:
+    out = {}
+    for comp in COMPONENTS:
+        mine = [i for i in goals if comp in catalog.labs[i].components]
+        measured = [i for i in mine if goals[i]["measured"]]
+        met = [i for i in mine if goals[i]["met"]]
+        status = _status(len(measured), "optimize")
+        out[comp] = {
+            "score": round(len(met) / len(mine), 4) if status == "evidence" else None,
+            "status": status,
+            "observations": len(measured),
+            "needs": _needs("optimize", len(measured), comp) if mine else None,
+            "goals_total": len(mine),
+            "goals_met": len(met),
+            "source": "lab_runs.perf_met: passing workspace runs that reached the lab's perf goal",
+        }
+    return out
+
+
 def _drill_evidence(catalog: Catalog, db: Database) -> dict[str, dict]:
     scores: dict[str, list[float]] = {c: [] for c in COMPONENTS}
     split = {c: [0, 0] for c in COMPONENTS}
@@ -246,6 +278,7 @@ def analyse(catalog: Catalog, db: Database, role: str | None = None, now: dt.dat
         "cards": _card_evidence(catalog, recall_ahead),
         "labs": _lab_evidence(catalog, labs),
         "drills": _drill_evidence(catalog, db),
+        "optimize": _optimize_evidence(catalog, perf_goals(catalog, db)),
     }
     rows = []
     for comp in COMPONENTS:
@@ -314,6 +347,7 @@ def analyse(catalog: Catalog, db: Database, role: str | None = None, now: dt.dat
                      "cards tagged (never studied = 0)",
             "labs": "(labs passed + project stages passed) / (labs + project stages), workspace runs with a verdict",
             "drills": "mean rubric score of graded drills and interview answers",
+            "optimize": "perf goals reached by passing workspace runs / GPU labs that set a goal",
             "minimums": f"a source scores from {minimums} observations; a component from {MIN_SOURCES} scoring sources",
             "readiness": f"weighted mean of the sources that score, weights {WEIGHTS}",
             "evidence_level": "1 + 4 x readiness, on the rubric's 1-5 scale",
@@ -430,13 +464,14 @@ def _source_text(name: str, e: dict, counted: str) -> str:
 
 
 def _evidence_line(ev: dict) -> str:
-    c, l, d = ev["cards"], ev["labs"], ev["drills"]
+    c, l, d, o = ev["cards"], ev["labs"], ev["drills"], ev["optimize"]
     return " · ".join([
         _source_text("cards", c, f"{c['cards_studied']}/{c['cards_tagged']} studied"),
         _source_text("labs", l, f"{l['labs_passed']}/{l['labs_total']} labs, "
                                 f"{l['stages_passed']}/{l['stages_total']} stages, "
                                 f"{plural(l['observations'], 'attempted', 'attempted')}"),
         _source_text("drills", d, f"{plural(d['drills'], 'drill')}, {plural(d['interview_answers'], 'interview answer')}"),
+        _source_text("perf goals", o, f"{o['goals_met']}/{o['goals_total']} met"),
     ])
 
 

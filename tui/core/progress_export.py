@@ -128,6 +128,7 @@ def summary(db: Database, catalog: Catalog, now: dt.datetime | None = None) -> d
         },
         "lessons": {"read": len(read), "total": len(catalog.lessons)},
         "labs": {track: {"passed": p, "total": t} for track, (p, t) in sorted(track_progress(db, catalog).items())},
+        "perf_goals": _perf_goals(catalog, db),
         "projects": [
             {"id": p.id, "title": p.title, "stages_passed": labs[p.id]["passed"], "stages_total": labs[p.id]["units"]}
             for p in catalog.projects.values()
@@ -147,6 +148,14 @@ def summary(db: Database, catalog: Catalog, now: dt.datetime | None = None) -> d
             ],
         },
     }
+
+
+def _perf_goals(catalog, db) -> dict:
+    from .gaps import perf_goals
+
+    goals = perf_goals(catalog, db)
+    return {"met": sum(g["met"] for g in goals.values()), "measured": sum(g["measured"] for g in goals.values()),
+            "total": len(goals)}
 
 
 # ------------------------------------------------------------------ render
@@ -171,6 +180,8 @@ def dashboard_sections(data: dict) -> list[tuple[str, str]]:
         f"Lessons read   {_frac(data['lessons']['read'], data['lessons']['total'])}",
         "Labs passed    " + (", ".join(f"{t} {_frac(v['passed'], v['total'])}" for t, v in data["labs"].items())
                              or "no labs yet"),
+        (f"Perf goals     {_frac(data['perf_goals']['met'], data['perf_goals']['total'])} met "
+         f"({data['perf_goals']['measured']} measured; GPU labs' lab.yaml perf targets)"),
         "Project stages " + (", ".join(f"{x['id']} {_frac(x['stages_passed'], x['stages_total'])}"
                                        for x in data["projects"]) or "no projects yet"),
         f"Cards          new {c['new']} · learning {c['learning']} · young {c['young']} · mature {c['mature']}",

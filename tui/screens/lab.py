@@ -392,6 +392,8 @@ class LabScreen(Screen):
                 text.append("! " + note + "\n", style="bold yellow" if result.status == "compiled" else "bold red")
             for figures in result.perf:
                 text.append("perf: " + "  ".join(f"{k}={v}" for k, v in figures.items() if k != "_test") + "\n")
+            if result.perf_goal:
+                text.append(result.perf_goal + "\n", style="bold green" if result.perf_met else "bold")
             if text:
                 text.append("\n")
         if row is not None and 0 <= row < len(self.shown):

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..store import progress
 from . import worker as _worker
 from .gpu import has_gpu
+from .perf import verdict as perf_verdict
 
 STATUSES = ("passed", "failed", "error", "timeout", "crashed")
 
@@ -89,6 +90,8 @@ class RunResult:
     warm: bool = False
     ran_on: str = ""  # the remote GPU runner's command, when the tests ran there
     quick: bool = False  # the quick run after a save (few examples, no shrinking)
+    perf_goal: str = ""  # the lab's perf goal against this run, in words ("" when it sets none)
+    perf_met: bool | None = None  # None: no goal, or nothing measured
 
     def count(self, outcome: str) -> int:
         return sum(1 for t in self.tests if t.outcome == outcome)
@@ -364,6 +367,10 @@ def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], per
     if running and result.status in ("timeout", "crashed", "error") and running not in finished:
         name = running.split("::", 1)[-1]
         result.tests.append(TestResult(running, name, "error", notes[-1] if notes else result.status, stage=stage_id))
+    goal = perf_verdict(item, result)
+    if goal is not None:
+        result.perf_goal = goal.text()
+        result.perf_met = goal.met if goal.measured is not None else None
     if ex.get("orphans"):
         pids = ", ".join(str(p) for p in ex["orphans"] if p > 0) or "unknown"
         notes.append(f"the tests left {len(ex['orphans'])} process(es) running (pid {pids}); "
@@ -417,6 +424,7 @@ def record_run(db, result: RunResult) -> None:
             "dir_kind": result.dir_kind,
             "stage": result.stage,
             "note": "; ".join(result.notes)[:500],
+            "perf_met": None if result.perf_met is None else int(result.perf_met),
         })
         if result.dir_kind == "workspace":
             _remember(db, result.lab_id, last_result=result.to_json())

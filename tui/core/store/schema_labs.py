@@ -33,3 +33,10 @@ def m002_lab_memory(db):
     # What a lab screen shows again after a restart: the hints the learner has
     # revealed and the last workspace run, in full (RunResult as JSON).
     db["lab_memory"].create({"lab_id": str, "hints_shown": int, "last_result": str, "updated_at": str}, pk="lab_id")
+
+
+@migrations()
+def m003_perf_goal(db):
+    # 1 when a passing run also reached the lab's perf goal (lab.yaml `perf:`): a separate
+    # achievement from passing; NULL for labs without a goal or runs that measured nothing.
+    db["lab_runs"].add_column("perf_met", int)
