@@ -8,11 +8,12 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="export flashcards to Anki, or your progress as JSON/CSV")
     what = p.add_subparsers(dest="export_what", metavar="WHAT", required=True)
     a = what.add_parser("anki", help="write the decks as an Anki package (.apkg)")
-    a.add_argument("file", metavar="FILE.apkg")
+    a.add_argument("file", metavar="FILE.apkg",
+                   help="the package to write (its folder is created); import it in Anki with File > Import")
     a.add_argument("--deck", action="append", default=[], metavar="D", help="only this deck (repeatable)")
     a.set_defaults(func=run_anki)
     g = what.add_parser("progress", help="your progress as JSON or CSV")
-    g.add_argument("--format", choices=("json", "csv"), default="json")
+    g.add_argument("--format", choices=("json", "csv"), default="json", help="json (default) or csv")
     g.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     g.set_defaults(func=run_progress)
 
