@@ -47,7 +47,7 @@ def test_help_lists_environment_and_examples(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for name in ("VLEARN_HOME", "VLEARN_CONTENT", "VLEARN_REMOTE_RUNNER", "EDITOR", "VISUAL"):
+    for name in ("VLEARN_HOME", "VLEARN_CONTENT", "VLEARN_REMOTE_RUNNER", "VLEARN_CONFIG", "EDITOR", "VISUAL"):
         assert name in out
     assert "examples:" in out and "vlearn completion bash" in out
     # every example names a command that exists

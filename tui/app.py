@@ -62,6 +62,7 @@ class VlearnApp(App):
                 self.store_error = str(exc)
 
     def on_mount(self) -> None:
+        self._restore_theme()
         if self.store_error:
             from .screens.problems import FatalScreen
 
@@ -82,6 +83,29 @@ class VlearnApp(App):
                 severity="error",
                 timeout=20,
             )
+
+    def _restore_theme(self) -> None:
+        """The theme last chosen (command palette: Change theme) comes back at start,
+        and a new choice is written to the settings file."""
+        from .core import config
+
+        try:
+            saved = config.get("ui.theme")
+        except config.ConfigError as exc:
+            saved = None
+            self.notify(str(exc), title="settings file", severity="warning", timeout=15)
+        if saved and saved in self.available_themes:
+            self.theme = saved
+        self.theme_changed_signal.subscribe(self, self._save_theme)
+
+    def _save_theme(self, theme) -> None:
+        from .core import config
+
+        try:
+            if config.get("ui.theme") != theme.name:
+                config.set_value("ui.theme", theme.name)
+        except (config.ConfigError, OSError) as exc:
+            self.notify(f"theme not saved: {exc}", severity="warning")
 
     def screen_for(self, kind: str, *args):
         module_name, class_name = SCREENS[kind]

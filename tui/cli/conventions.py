@@ -9,6 +9,8 @@ ENVIRONMENT = """\
 environment:
   VLEARN_HOME           your data: progress.db and workspace/ (default: the platform's user data dir)
   VLEARN_CONTENT        a content tree to use instead of the installed one (curriculum/, labs/, ...)
+  VLEARN_CONFIG         the settings file (default: settings.toml in the platform's config dir,
+                        or in VLEARN_HOME when that is set)
   VLEARN_REMOTE_RUNNER  a command that runs GPU labs elsewhere, e.g. 'ssh gpu-box' (wins over the setting)
   VLEARN_BUSY_TIMEOUT   seconds to wait for progress.db when another vlearn holds it
   VISUAL, EDITOR        the editor lab files open in (then vim, nano, vi)
@@ -22,6 +24,7 @@ examples:
   vlearn verify --track python      solutions pass, starters fail
   vlearn export anki cards.apkg     the decks for Anki (re-importing updates in place)
   vlearn export progress --format csv --out progress/   one CSV per table
+  vlearn config set ui.theme nord   settings live in one TOML file (vlearn config path)
   source <(vlearn completion bash)  tab completion (also zsh, fish)
 """
 

@@ -62,8 +62,7 @@ def set_command(db, command: str | None) -> None:
         shlex.split(command)  # refuse what the shell could not parse either (ValueError)
         progress.set_setting(db, SETTING, command.strip())
     else:
-        with db.atomic():
-            db.execute("delete from settings where key = ?", [SETTING])
+        progress.delete_setting(db, SETTING)
 
 
 # ------------------------------------------------------------------ this side

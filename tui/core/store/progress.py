@@ -20,13 +20,39 @@ def today() -> dt.date:
 
 
 def get_setting(db: Database, key: str, default: str | None = None) -> str | None:
+    """A setting as text. The keys a person chooses (tui.core.config.KEYS: theme,
+    editor, model endpoint, SRS options, remote runner) live in the TOML settings
+    file; everything else the app records lives in the `settings` table."""
+    from .. import config
+
+    if key in config.KEYS:
+        config.migrate_from_db(db)
+        value = config.get(key)
+        return default if value is None else str(value)
     row = db.execute("select value from settings where key = ?", [key]).fetchone()
     return row[0] if row else default
 
 
 def set_setting(db: Database, key: str, value: str) -> None:
+    from .. import config
+
+    if key in config.KEYS:
+        config.migrate_from_db(db)
+        config.set_value(key, value)
+        return
     with db.atomic():
         db.execute("insert or replace into settings(key, value) values (?, ?)", [key, value])
+
+
+def delete_setting(db: Database, key: str) -> None:
+    from .. import config
+
+    if key in config.KEYS:
+        config.migrate_from_db(db)
+        config.unset(key)
+        return
+    with db.atomic():
+        db.execute("delete from settings where key = ?", [key])
 
 
 def start_date(db: Database, *, create: bool = True) -> dt.date | None:
