@@ -102,15 +102,13 @@ class Attention(nn.Module):
         self.q_size, self.kv_size = self.num_heads * self.head_dim, self.num_kv_heads * self.head_dim
         self.qkv_proj = nn.Linear(cfg.hidden_size, self.q_size + 2 * self.kv_size, bias=cfg.attention_bias)
         self.o_proj = nn.Linear(self.q_size, cfg.hidden_size, bias=cfg.attention_bias)
-        self.rope_theta = cfg.rope_theta
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, attn=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos_sin: tuple[torch.Tensor, torch.Tensor], attn=None) -> torch.Tensor:
         q, k, v = self.qkv_proj(x).split([self.q_size, self.kv_size, self.kv_size], dim=-1)
         q = q.unflatten(-1, (self.num_heads, self.head_dim))
         k = k.unflatten(-1, (self.num_kv_heads, self.head_dim))
         v = v.unflatten(-1, (self.num_kv_heads, self.head_dim))
-        cos, sin = rope_cos_sin(positions, self.head_dim, self.rope_theta)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k = apply_rope(q, *cos_sin), apply_rope(k, *cos_sin)
         if attn is not None:  # engine path: [N, heads, head_dim], the backend owns the cache
             out = attn(self.layer_idx, q, k, v)
         else:  # [B, T, heads, head_dim], causal attention over this call's tokens only
@@ -141,8 +139,8 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, attn=None) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), positions, attn)
+    def forward(self, x: torch.Tensor, cos_sin: tuple[torch.Tensor, torch.Tensor], attn=None) -> torch.Tensor:
+        x = x + self.self_attn(self.input_layernorm(x), cos_sin, attn)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -161,8 +159,9 @@ class LlamaForCausalLM(nn.Module):
         if positions is None:
             positions = torch.arange(input_ids.shape[-1], device=input_ids.device).expand_as(input_ids)
         x = self.embed_tokens(input_ids)
+        cos_sin = rope_cos_sin(positions, self.config.head_dim, self.config.rope_theta)  # shared by every layer
         for layer in self.layers:
-            x = layer(x, positions, attn)
+            x = layer(x, cos_sin, attn)
         x = self.norm(x)
         return x if attn is not None else self.compute_logits(x)
 

@@ -60,22 +60,23 @@ class PagedAttention:
     def __call__(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """q[N, heads, head_dim], k/v[N, kv_heads, head_dim] for the step's N tokens -> out like q."""
         k_cache, v_cache = self.kv_caches[layer]
-        kvh, d = k_cache.shape[2], k_cache.shape[3]
+        nb, bs, kvh, d = k_cache.shape
         # write this step's K/V into their slots first: a query also attends to its own token
-        k_cache.view(-1, kvh, d)[self.slot_mapping] = k
-        v_cache.view(-1, kvh, d)[self.slot_mapping] = v
+        k_cache.view(-1, kvh, d).index_copy_(0, self.slot_mapping, k)
+        v_cache.view(-1, kvh, d).index_copy_(0, self.slot_mapping, v)
         out = torch.empty_like(q)
         gqa = q.shape[1] != kvh
         if self.dec_rows is not None:
             b = len(self.dec_rows)
-            keys = k_cache[self.dec_tables].view(b, -1, kvh, d).transpose(1, 2)  # [B, kvh, L, d]
-            vals = v_cache[self.dec_tables].view(b, -1, kvh, d).transpose(1, 2)
-            qd = q[self.dec_rows].unsqueeze(2)  # [B, H, 1, d]
+            idx = self.dec_tables.flatten()
+            keys = k_cache.index_select(0, idx).view(b, -1, kvh, d).transpose(1, 2)  # [B, kvh, L, d]
+            vals = v_cache.index_select(0, idx).view(b, -1, kvh, d).transpose(1, 2)
+            qd = q.index_select(0, self.dec_rows).unsqueeze(2)  # [B, H, 1, d]
             o = F.scaled_dot_product_attention(qd, keys, vals, attn_mask=self.dec_mask, enable_gqa=gqa)
-            out[self.dec_rows] = o.squeeze(2)
+            out.index_copy_(0, self.dec_rows, o.squeeze(2))
         for start, n, ctx, table in self.prefills:
-            keys = k_cache[table].view(-1, kvh, d)[:ctx].transpose(0, 1)  # [kvh, ctx, d]
-            vals = v_cache[table].view(-1, kvh, d)[:ctx].transpose(0, 1)
+            keys = k_cache.index_select(0, table).view(-1, kvh, d)[:ctx].transpose(0, 1)  # [kvh, ctx, d]
+            vals = v_cache.index_select(0, table).view(-1, kvh, d)[:ctx].transpose(0, 1)
             qp = q[start:start + n].transpose(0, 1)  # [H, n, d]
             # query j sits at position ctx - n + j and sees keys 0 .. ctx - n + j
             mask = torch.arange(ctx, device=q.device)[None, :] <= torch.arange(ctx - n, ctx, device=q.device)[:, None]

@@ -3,7 +3,8 @@
 Mirrors vllm/model_executor/models/llama.py (LlamaForCausalLM, LlamaModel,
 LlamaDecoderLayer, LlamaAttention, LlamaMLP) with vLLM's merged projections:
 q/k/v live in one qkv_proj and gate/up in one gate_up_proj
-(LlamaModel.load_weights does the same merge from the checkpoint's names).
+(LlamaModel.load_weights with LlamaModel.hf_to_vllm_mapper maps the
+checkpoint's names onto those shards).
 
 Two ways to run it:
 - model(input_ids[B, T]) -> logits[B, T, V]: no cache, causal attention
@@ -92,9 +93,8 @@ class Attention(nn.Module):
         self.q_size, self.kv_size = self.num_heads * self.head_dim, self.num_kv_heads * self.head_dim
         self.qkv_proj = nn.Linear(cfg.hidden_size, self.q_size + 2 * self.kv_size, bias=cfg.attention_bias)
         self.o_proj = nn.Linear(self.q_size, cfg.hidden_size, bias=cfg.attention_bias)
-        self.rope_theta = cfg.rope_theta
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, attn=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos_sin: tuple[torch.Tensor, torch.Tensor], attn=None) -> torch.Tensor:
         raise NotImplementedError("stage 1: qkv split, RoPE, then attn(...) or causal SDPA")
 
 
@@ -118,7 +118,7 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, attn=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos_sin: tuple[torch.Tensor, torch.Tensor], attn=None) -> torch.Tensor:
         raise NotImplementedError("stage 1: pre-norm residual blocks")
 
 
