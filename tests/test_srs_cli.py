@@ -124,8 +124,10 @@ def test_export_anki_one_note_per_card_with_stable_guids(vlearn_home, tmp_path):
     assert set(first) == {genanki.guid_for(c) for c in catalog.cards}
     flds, tags = first[genanki.guid_for("alpha-2")]
     front, back, source, card_id = flds.split("\x1f")
-    assert '<code class="language-python">print(2)' in front and card_id == "alpha-2" and source == "m01-one"
-    assert "scheduler" in tags.split() and "vlearn::alpha" in tags.split()
+    assert '<code class="language-python"><span class="nb">print</span>' in front  # highlighted
+    assert card_id == "alpha-2" and source == "m01-one"
+    assert "vlearn::component::scheduler" in tags.split() and "vlearn::deck::alpha" in tags.split()
+    assert all(t.startswith("vlearn::") for t in tags.split())
     # A second export (after an edit) keeps every GUID, so Anki updates in place.
     root = tmp_path / "content"
     import shutil

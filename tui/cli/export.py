@@ -30,9 +30,13 @@ def run_anki(args) -> int:
     if not catalog.cards:
         print("error: there are no cards to export", file=sys.stderr)
         return 1
-    notes = export_apkg(catalog, args.file, args.deck or None)
+    from .common import open_store_or_exit
+
+    db = open_store_or_exit()  # remembers each card's exported version (anki_notes)
+    notes = export_apkg(catalog, args.file, args.deck or None, db=db)
     decks = len(args.deck or catalog.decks)
-    print(f"wrote {args.file}: {notes} notes in {decks} decks (re-importing updates them in place)")
+    print(f"wrote {args.file}: {notes} notes in {decks} decks (re-importing updates changed cards "
+          "in place and leaves unchanged ones, and your edits to them, alone)")
     return 0
 
 
