@@ -10,7 +10,7 @@ from textual.binding import Binding
 
 from .commands import ContentCommands
 from .core.content import Catalog, load_catalog_cached
-from .core.store import StoreError, open_store
+from .core.store import TUI_BUSY_S, StoreError, busy_seconds, open_store
 from .core.text import plural
 
 # kind -> (module, class) of the screen that opens it; see docs/contracts.md.
@@ -57,7 +57,7 @@ class VlearnApp(App):
         self.store_error: str | None = None
         if self.db is None:
             try:
-                self.db = open_store()
+                self.db = open_store(busy_s=busy_seconds(TUI_BUSY_S))
             except StoreError as exc:
                 self.store_error = str(exc)
 
@@ -83,6 +83,27 @@ class VlearnApp(App):
                 severity="error",
                 timeout=20,
             )
+
+    def store_problem(self, error: StoreError) -> None:
+        """A write that could not be made (another process held progress.db past
+        the wait, a read-only or full disk, a damaged file): say so in one line and
+        keep going; repeating the action retries it."""
+        self.notify(str(error), title="not saved", severity="error", timeout=15)
+
+    async def _dispatch_action(self, namespace, action_name, params) -> bool:
+        try:
+            return await super()._dispatch_action(namespace, action_name, params)
+        except StoreError as error:
+            self.store_problem(error)
+            return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A store failure outside an action (a handler, a worker's callback):
+        # a notice, not a dead app. Anything else is a bug and ends the app as usual.
+        if isinstance(error, StoreError) or isinstance(getattr(error, "error", None), StoreError):
+            self.store_problem(getattr(error, "error", None) or error)
+            return
+        super()._handle_exception(error)
 
     def _restore_theme(self) -> None:
         """The theme last chosen (command palette: Change theme) comes back at start,

@@ -50,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         # A path the learner named that is missing, read-only or a folder: one line.
         print(path_error(exc), file=sys.stderr)
         return 1
+    except Exception as exc:
+        # progress.db busy past the wait, read-only, full or damaged: one line, no
+        # traceback. (Looked up lazily: a command that never opened the store
+        # cannot raise its errors, and `vlearn --help` need not import sqlite-utils.)
+        store = sys.modules.get("tui.core.store")
+        if store is not None and isinstance(exc, store.StoreError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

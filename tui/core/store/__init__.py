@@ -10,14 +10,99 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import pkgutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
 MIGRATIONS_TABLE = Migrations.migrations_table
+
+# How long a write waits for another vlearn process (a review in a terminal
+# beside the TUI, `vlearn check` beside `vlearn review`) before giving up with
+# a one-line message. Writes take milliseconds; only a stuck process or a
+# sqlite3 shell with an open transaction holds the lock this long. The TUI
+# waits less so that its screen does not sit frozen for half a minute.
+BUSY_ENV = "VLEARN_BUSY_TIMEOUT"
+CLI_BUSY_S = 30.0
+TUI_BUSY_S = 5.0
+
+
+def busy_seconds(default: float = CLI_BUSY_S) -> float:
+    value = os.environ.get(BUSY_ENV)
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+    return default
+
+
+class StoreError(Exception):
+    """progress.db cannot be used; the message says why and where."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than the busy wait."""
+
+
+class StoreWriteError(StoreError):
+    """A write failed for a reason the learner can fix (read-only file or folder, full disk)."""
+
+
+class StoreDamaged(StoreError):
+    """The file is damaged; nothing more is written to it."""
+
+
+def _classify(exc: sqlite3.Error) -> str | None:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "busy"
+    if "readonly" in text or "read-only" in text:
+        return "readonly"
+    if "full" in text:
+        return "full"
+    if "malformed" in text or "corrupt" in text:
+        return "damaged"
+    if "disk i/o" in text or "unable to open" in text:
+        return "io"
+    return None
+
+
+def translate(exc: sqlite3.Error, path: Path | str, busy_s: float) -> StoreError | None:
+    """The StoreError a learner can act on for this SQLite failure, or None."""
+    kind = _classify(exc)
+    if kind == "busy":
+        return StoreBusy(
+            f"{path}: another vlearn process kept the progress database busy for over "
+            f"{busy_s:g} s; this step was not saved. Close the other process (or finish its "
+            "action) and try again."
+        )
+    if kind == "readonly":
+        return StoreWriteError(
+            f"{path}: the progress database (or its folder) is read-only; nothing was saved. "
+            "Make it writable, or point VLEARN_HOME at a writable folder."
+        )
+    if kind == "full":
+        return StoreWriteError(
+            f"{path}: the disk is full; nothing was saved. Free some space and try again."
+        )
+    if kind == "damaged":
+        return StoreDamaged(damaged_message(path, str(exc)))
+    if kind == "io":
+        return StoreWriteError(f"{path}: the disk reported an error ({exc}); nothing was saved.")
+    return None
+
+
+def damaged_message(path: Path | str, detail: str) -> str:
+    return (
+        f"{path}: the progress database is damaged ({detail}); vlearn will not write to it. "
+        "`vlearn db recover` copies what can be read into a new file (the original is kept); "
+        "`vlearn db backup FILE` copies it as it is."
+    )
 
 
 class SharedDatabase(Database):
@@ -25,20 +110,61 @@ class SharedDatabase(Database):
     calls run in a thread). sqlite-utils' atomic() nests as a SAVEPOINT when the
     connection is already in a transaction, so a second thread's write could be
     rolled back by the first thread's failure after its call had returned. A lock
-    held for the whole atomic block makes each thread's transaction its own."""
+    held for the whole atomic block makes each thread's transaction its own.
+
+    Between processes: every outermost write transaction starts with BEGIN
+    IMMEDIATE, so it takes the write lock (waiting up to the busy timeout) before
+    it reads anything. A deferred BEGIN would read first and then fail at once
+    with `database is locked` when another process committed in between (SQLite
+    cannot wait there without deadlocking). SQLite errors a learner can act on
+    (busy past the wait, read-only, disk full, damage) surface as StoreError
+    subclasses with one-line messages."""
+
+    path: Path | str = "progress.db"
+    busy_s: float = CLI_BUSY_S
+    damaged: str | None = None  # set when an integrity check failed: writes are refused
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._write_lock = threading.RLock()
 
+    def _translated(self, exc: sqlite3.Error) -> StoreError | None:
+        return translate(exc, self.path, self.busy_s)
+
+    def execute(self, sql, parameters=None):
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.Error as exc:
+            mapped = self._translated(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
     @contextlib.contextmanager
     def atomic(self):
-        with self._write_lock, super().atomic() as db:
-            yield db
-
-
-class StoreError(Exception):
-    """progress.db cannot be used; the message says why and where."""
+        with self._write_lock:
+            if self.conn.in_transaction:
+                with super().atomic() as db:  # nested: a savepoint in the open transaction
+                    yield db
+                return
+            if self.damaged:
+                raise StoreDamaged(damaged_message(self.path, self.damaged))
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise (self._translated(exc) or exc) from exc
+            try:
+                yield self
+            except BaseException as exc:
+                self.rollback()
+                if isinstance(exc, sqlite3.Error) and (mapped := self._translated(exc)) is not None:
+                    raise mapped from exc
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.rollback()
+                raise (self._translated(exc) or exc) from exc
 
 
 def migration_sets() -> list[Migrations]:
@@ -64,30 +190,64 @@ def _refuse_newer(db: Database, sets: list[Migrations], path: Path) -> None:
         )
 
 
-def open_store(path: Path | str | None = None) -> Database:
-    """Open (creating if absent) and migrate progress.db. Raises StoreError."""
+def _pending(db: Database, sets: list[Migrations]) -> bool:
+    return any(migrations.pending(db) for migrations in sets)
+
+
+def _use_wal(db: SharedDatabase, deadline: float) -> None:
+    """Switch to WAL (persistent; a no-op once done). Changing the journal mode
+    needs an exclusive lock, and SQLite can report busy here without waiting,
+    so retry until the deadline."""
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except StoreBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)  # back off before retrying the lock (not waiting on work)
+
+
+def open_store(path: Path | str | None = None, *, busy_s: float | None = None) -> Database:
+    """Open (creating if absent) and migrate progress.db. Raises StoreError.
+
+    Order matters: nothing is written (not even the journal mode) before the
+    file is known to be a vlearn database this code understands, and the
+    migrations run under one write lock, so two first starts serialise: one
+    migrates, the other waits, finds nothing pending and proceeds."""
     from ..paths import database_path
 
     path = Path(path) if path else database_path()
+    busy_s = busy_seconds() if busy_s is None else busy_s
     if path.exists() and not path.is_file():
         raise StoreError(f"{path}: exists but is not a file")
     try:
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
-        db = SharedDatabase(conn, execute_plugins=False)  # no sqlite-utils plugins: skips an entry-point scan
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=busy_s)
+    except sqlite3.Error as exc:
+        raise translate(exc, path, busy_s) or StoreError(f"{path}: cannot open the progress database ({exc})") from exc
+    db = SharedDatabase(conn, execute_plugins=False)  # no sqlite-utils plugins: skips an entry-point scan
+    db.path, db.busy_s = path, busy_s
+    try:
         # Touch the file to find out early whether it is a database at all.
         db.execute("select count(*) from sqlite_master").fetchone()
-        db.execute("PRAGMA journal_mode=WAL")
+        sets = migration_sets()
+        _refuse_newer(db, sets, path)
+        _use_wal(db, time.monotonic() + busy_s)
         db.execute("PRAGMA foreign_keys=ON")
+        if _pending(db, sets):
+            with db.atomic():
+                _refuse_newer(db, sets, path)  # another process may have written meanwhile
+                for migrations in sets:
+                    migrations.apply(db)
+    except StoreError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
+        conn.close()
         raise StoreError(
             f"{path}: cannot open the progress database ({exc}). "
             "It has not been changed; move it aside to start afresh."
         ) from exc
-    sets = migration_sets()
-    _refuse_newer(db, sets, path)
-    try:
-        for migrations in sets:
-            migrations.apply(db)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: could not upgrade the database schema ({exc})") from exc
     return db
