@@ -50,6 +50,9 @@ def environment() -> dict:
     env["cupy"] = cupy
     env["nvcc"] = shutil.which("nvcc")
     env["triton"] = _version_of("triton")
+    from .labs.cpp import NO_COMPILER, describe_compiler
+
+    env["c++"] = describe_compiler() or NO_COMPILER  # C++ labs: compiler and version
     from .labs.gpu import detect
 
     gpus = detect()
