@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tui.core.content.curriculum import LINK_RE
 from tui.core.links import resolve_link
 
@@ -95,6 +97,7 @@ def test_lessons_have_the_parts_a_lesson_needs(catalog):
         assert len(lesson.body.split()) >= 600, f"{lesson.id}: too short to teach"
 
 
+@pytest.mark.slow
 async def test_every_lesson_renders_in_the_lesson_screen(catalog, vlearn_home):
     from textual.widgets import Markdown
 
@@ -111,7 +114,12 @@ async def test_every_lesson_renders_in_the_lesson_screen(catalog, vlearn_home):
             document = screen.query_one("#doc", Markdown)
             assert len(document.children) > 5, lesson_id  # rendered into blocks
             assert document.source == screen.body, lesson_id  # all of it, once
-            assert screen.query_one("#toc").table_of_contents, lesson_id  # headings found
+            toc = screen.query_one("#toc")
+            for _ in range(500):  # the contents fill in after the document's own messages
+                if toc.table_of_contents:
+                    break
+                await pilot.pause()
+            assert toc.table_of_contents, lesson_id  # headings found
             await pilot.press("escape")
             await pilot.pause()
 
@@ -147,7 +155,7 @@ def test_one_set_of_llama_8b_constants():
     assert round(2 * (layers + head) / 2962e9 * 1e3, 1) == 5.1  # ms at the measured copy rate
     assert round(layers / 1e9, 2) == 6.98  # the per-prompt-token parameters in prefill
 
-    stale = re.compile(r"5\.4 ms|2 × 8\.03e9|8\.03e9 (params )?×|2 × 8e9 FLOPs")
+    stale = re.compile(r"(?<![\d.])5\.4 ms|2 × 8\.03e9|8\.03e9 (params )?×|2 × 8e9 FLOPs")
     for folder in ("curriculum", "data", "flashcards"):
         for path in (REPO / folder).rglob("*"):
             if path.suffix in (".md", ".yaml"):
