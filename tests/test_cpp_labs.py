@@ -126,3 +126,13 @@ def test_cpp_lab_result_reaches_the_runner_as_per_test_results(catalog, tmp_path
     assert by_name["test_cpp[construct_zeroed]"].outcome == "passed"
     assert by_name["test_cpp[copies_are_forbidden]"].headline(work).startswith("tests/test_buffer.cpp:")
     assert "AddressSanitizer: attempting double-free" in by_name["test_cpp[move_construct_steals]"].message
+
+
+@pytest.mark.slow
+def test_planted_signed_overflow_is_reported_at_the_multiplying_line(catalog, tmp_path):
+    work, _, results = _run_mutant(catalog, tmp_path, "cpp-kv-block-pool", "slot-in-int32")
+    line = _line_of(work / "block_pool.hpp", "return block_id * block_size_ + offset;")
+    case = results["slot_past_two_to_the_31"]
+    assert case.outcome == "failed"
+    assert case.message.startswith(
+        f"block_pool.hpp:{line}: UndefinedBehaviorSanitizer: signed integer overflow: 1048576 * 2048"), case.message

@@ -346,11 +346,19 @@ def explain_crash(stderr: str, learner_roots: list[tuple[Path, str]], all_roots:
         shown = _display(path, learner_roots)
         return shown if shown != path else None
 
-    for raw in stderr.splitlines():
+    all_lines = stderr.splitlines()
+    for at, raw in enumerate(all_lines):
         m = _RUNTIME_ERROR.match(raw.strip())
         if m:
-            shown = _display(m["file"], all_roots)
-            return f"{shown}:{m['line']}: UndefinedBehaviorSanitizer: {m['msg']}", shown, int(m["line"])
+            shown, line = _display(m["file"], all_roots), int(m["line"])
+            note = ""
+            if shown == m["file"]:  # in a system header: blame the first of our frames below it
+                frames = [f for f in map(_FRAME.match, all_lines[at + 1:]) if f]
+                ours = [f for f in frames if learner(f["file"])] or [f for f in frames if _display(f["file"], all_roots) != f["file"]]
+                if ours:
+                    note = f" (in {shown}:{line}, reached from {ours[0]['func'].strip()})"
+                    shown, line = _display(ours[0]["file"], all_roots), int(ours[0]["line"])
+            return f"{shown}:{line}: UndefinedBehaviorSanitizer: {m['msg']}{note}", shown, line
     head = _SAN_HEAD.search(stderr)
     lines = stderr.splitlines()
     sites: list[tuple[str, str, int, str, bool]] = []  # (section, file, line, function, in the learner's files)
