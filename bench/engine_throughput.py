@@ -172,7 +172,7 @@ def run_static(model, workload, args):
     tpot = [(la - (f + t0)) / (c - 1) for f, la, c in zip(first, last, counts, strict=True) if c > 1]
     n_out = sum(counts)
     return dict(wall_s=wall, out_tokens=n_out, tok_s=n_out / wall, ttft=first, tpot=tpot,
-                reserved_slots=max(reserved), util=sum(real) / sum(reserved))
+                reserved_slots=max(reserved), peak_used_slots=max(real), util=sum(real) / sum(reserved))
 
 
 def main() -> int:
@@ -226,8 +226,8 @@ def main() -> int:
           f"tokens, {args.num_blocks} blocks of {args.block_size} (the slots static batching reserved)")
     print(f"{'':<12}{'out tok/s':>10}{'wall s':>8}{'TTFT p50':>10}{'TTFT p90':>10}{'TPOT p50':>10}{'TPOT p90':>10}"
           f"{'KV used/reserved MiB':>24}{'slot use':>10}")
-    for name, r, used in (("static", static, static["reserved_slots"] * static["util"]),
-                          ("continuous", cont, cont["peak_used_slots"])):
+    for name, r in (("static", static), ("continuous", cont)):
+        used = r["peak_used_slots"]
         print(f"{name:<12}{r['tok_s']:>10.0f}{r['wall_s']:>8.1f}"
               f"{statistics.median(r['ttft']) * 1e3:>8.0f}ms{pct(r['ttft'], .9) * 1e3:>8.0f}ms"
               f"{statistics.median(r['tpot']) * 1e3:>8.1f}ms{pct(r['tpot'], .9) * 1e3:>8.1f}ms"
@@ -236,8 +236,8 @@ def main() -> int:
           f"preemptions {cont['preemptions']}")
     print(f"prefix caching: 64 requests on 4 shared 128-token system prompts: hit rate {pref['hit_rate']:.0%} "
           f"of prompt tokens (shared full blocks are {shared_frac:.0%}; the first request of each prefix misses)")
-    print("static 'used' = real tokens of the largest batch's padded cache; continuous 'used' = peak blocks held; "
-          "slot use = real tokens / slots held, averaged over the run")
+    print("KV used: static = most real tokens in one batch's padded cache, continuous = peak blocks held; "
+          "slot use = real tokens / slots reserved (static) or held in blocks (continuous), over the run")
     result = {
         "preset": args.preset, "device": args.device.type, "threads": torch.get_num_threads(), "requests": n,
         "batch": args.batch, "max_num_seqs": args.max_num_seqs, "budget": args.budget, "block_size": args.block_size, "num_blocks": args.num_blocks,
@@ -249,6 +249,7 @@ def main() -> int:
                     for k, r in (("static", static), ("continuous", cont))},
         "kv_reserved_mib": round(mib(cont["reserved_slots"]), 2),
         "kv_peak_used_mib": round(mib(cont["peak_used_slots"]), 2),
+        "kv_static_batch_used_mib": round(mib(static["peak_used_slots"]), 2),
         "slot_use": {"static": round(static["util"], 3), "continuous": round(cont["util"], 3)},
         "prefix_hit_rate": round(pref["hit_rate"], 3),
     }

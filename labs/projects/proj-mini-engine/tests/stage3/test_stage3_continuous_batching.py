@@ -79,3 +79,14 @@ def test_max_num_seqs_caps_the_batch(lab, ref):
         e.step()
     assert max(len(s) for s in e.step_log) == 2
     assert [rid for rid, _ in e.step_log[0]] == ["0", "1"]
+
+
+def test_decodes_count_against_the_budget(lab, ref):
+    """Budget 12: two decodes leave 10 tokens, so an 11-token prompt waits until they finish."""
+    e = make(lab, ref, budget=12, max_num_seqs=8)
+    e.add_request("A", list(range(10, 15)), greedy(lab, 3))
+    e.add_request("C", list(range(20, 25)), greedy(lab, 3))
+    e.add_request("B", list(range(30, 41)), greedy(lab, 1))
+    while e.has_unfinished_requests():
+        e.step()
+    assert e.step_log == [[("A", 5), ("C", 5)], [("A", 1), ("C", 1)], [("A", 1), ("C", 1)], [("B", 11)]]
