@@ -136,3 +136,14 @@ def test_planted_signed_overflow_is_reported_at_the_multiplying_line(catalog, tm
     assert case.outcome == "failed"
     assert case.message.startswith(
         f"block_pool.hpp:{line}: UndefinedBehaviorSanitizer: signed integer overflow: 1048576 * 2048"), case.message
+
+
+@pytest.mark.slow
+def test_planted_data_race_is_reported_by_tsan_at_both_racing_lines(catalog, tmp_path):
+    work, _, results = _run_mutant(catalog, tmp_path, "cpp-spsc-ring", "publish-relaxed", cpp.THREAD)
+    write = _line_of(work / "spsc_ring.hpp", "slots_[tail & mask_] = std::move(value);")
+    read = _line_of(work / "spsc_ring.hpp", "std::optional<T> out(std::move(slots_[head & mask_]));")
+    case = results["one_producer_one_consumer_threads"]  # the values may well arrive intact: TSan still fails it
+    assert case.outcome == "failed"
+    assert case.message.startswith(f"spsc_ring.hpp:{read}: ThreadSanitizer: data race"), case.message
+    assert f"spsc_ring.hpp:{write} in" in case.message  # the racing write, too

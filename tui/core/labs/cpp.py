@@ -557,6 +557,9 @@ class Suite:
         import pytest
 
         lab_dir = Path(lab_dir).resolve()
+        if len(self.sanitizers) > 1:  # the builds are independent: compile them side by side
+            with ThreadPoolExecutor(max_workers=len(self.sanitizers)) as pool:
+                list(pool.map(lambda san: self.build(lab_dir, san), self.sanitizers))
         problems: list[str] = []
         for sanitize in self.sanitizers:
             built = self.build(lab_dir, sanitize)
