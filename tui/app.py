@@ -57,7 +57,7 @@ class VlearnApp(App):
         self.store_error: str | None = None
         if self.db is None:
             try:
-                self.db = open_store(busy_s=busy_seconds(TUI_BUSY_S))
+                self.db = open_store(busy_s=busy_seconds(TUI_BUSY_S), check="background")
             except StoreError as exc:
                 self.store_error = str(exc)
 

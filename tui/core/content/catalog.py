@@ -146,22 +146,24 @@ def load_catalog_cached(root: Path | None = None) -> Catalog:
     from ..paths import content_root, vlearn_home
 
     root = Path(root) if root else content_root()
-    cache = vlearn_home() / "cache" / f"catalog-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}.pickle"
     key = _fingerprint(root)
     try:
+        cache = vlearn_home() / "cache" / f"catalog-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}.pickle"
         with cache.open("rb") as fh:
             stored_key, catalog = pickle.load(fh)
         if stored_key == key:
             return catalog
     except Exception:
-        pass  # missing, stale or unreadable cache: rebuild it
+        pass  # missing, stale or unreadable cache (or no usable home): rebuild it
     catalog = load_catalog(root)
     try:
+        from ..fsutil import atomic_write_bytes
+
+        cache = vlearn_home() / "cache" / f"catalog-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}.pickle"
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((key, catalog), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache)
+        # Temp file in the same folder, renamed into place; removed if the disk
+        # is full or the folder read-only, so no partial cache is ever left.
+        atomic_write_bytes(cache, pickle.dumps((key, catalog), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:
         pass  # a cache we cannot write only costs time
     return catalog
