@@ -79,6 +79,42 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
 
 
+class ContentReadError(Exception):
+    """A content file that cannot be read; the message says why in words."""
+
+
+def read_content_text(path: Path) -> str:
+    """The one guarded reader for content files. Refuses, with a message a
+    learner can act on, what would otherwise crash or hang a caller: a symlink
+    loop, a dangling link, a directory or FIFO where a file should be, an
+    unreadable or non-UTF-8 file."""
+    import errno
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ContentReadError("symlink loop (the link points back to itself)") from exc
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise ContentReadError(f"broken symlink (points to {os.readlink(path)})") from exc
+        raise ContentReadError(exc.strerror or str(exc)) from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise ContentReadError("is a directory where a file should be")
+    if not stat.S_ISREG(st.st_mode):
+        raise ContentReadError("is not a regular file (a FIFO, socket or device would block or mislead)")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ContentReadError(f"cannot read file: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentReadError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
 class Source:
     """One content file and the problems found in it."""
 
@@ -99,8 +135,8 @@ class Source:
 
     def read_text(self) -> str | None:
         try:
-            return self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            return read_content_text(self.path)
+        except ContentReadError as exc:
             self.error(0, f"cannot read file: {exc}")
             return None
 

@@ -128,8 +128,11 @@ def _fingerprint(root: Path) -> str:
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
             for name in sorted(filenames):
-                st = os.stat(os.path.join(dirpath, name))
-                digest.update(f"{dirpath}/{name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                    digest.update(f"{dirpath}/{name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+                except OSError as exc:  # a symlink loop or dangling link: doctor reports it; keep going
+                    digest.update(f"{dirpath}/{name}|{exc.errno}\n".encode())
     from ..paths import vllm_paths_file
 
     listing = vllm_paths_file()

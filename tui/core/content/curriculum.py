@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Fields, LoadContext, Source, add_unique, load_items
+from .base import ContentReadError, Fields, LoadContext, Problem, Source, add_unique, load_items, read_content_text
 from .vocab import COMPONENTS, LINK_SCHEMES
 
 ORDER = 10
@@ -311,7 +311,11 @@ def _check_vllm_refs(ctx: LoadContext) -> None:
     listing = vllm_paths_file()
     if listing is None:
         return  # without the path list the references cannot be checked here
-    known = set(listing.read_text(encoding="utf-8").split())
+    try:
+        known = set(read_content_text(listing).split())
+    except ContentReadError as exc:
+        ctx.problems.append(Problem(str(listing), 0, f"cannot read the vLLM path list: {exc}", "warning"))
+        return
     for lesson in ctx.catalog.lessons.values():
         for ref in lesson.vllm_refs:
             path = ref.split("::", 1)[0].split("#", 1)[0].strip()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Fields, LoadContext, add_unique
+from .base import ContentReadError, Fields, LoadContext, add_unique, read_content_text
 from .vocab import COMPONENTS, LAB_TRACKS
 
 ORDER = 20
@@ -154,7 +154,11 @@ def _load_mutants(ctx: LoadContext, item: Lab) -> None:
             f.error("replace", "a mutant needs at least one replacement")
         solution = item.path / "solution" / mutant.file
         if not f.failed and solution.is_file():
-            text = solution.read_text(encoding="utf-8")
+            try:
+                text = read_content_text(solution)
+            except ContentReadError as exc:
+                f.error("file", f"solution/{mutant.file}: {exc}")
+                continue
             for old, _ in mutant.replace:
                 if old not in text:
                     f.error("replace", f"no longer applies: {old!r} is not in solution/{mutant.file}")
