@@ -198,8 +198,12 @@ def test_client_times_are_causal_and_close_to_the_servers(live, side):
                                   f"{sent:.4f} (stamped when the headers arrived? on another clock?)")
             lags.append(mine - sent)
         assert r.end >= rec["done"], f"request {i}: end {r.end:.4f} before the server sent [DONE] at {rec['done']:.4f}"
-    assert statistics.median(lags) <= 0.1, \
-        f"median delay from server send to client timestamp {statistics.median(lags) * 1000:.0f} ms: stamp each event as it arrives"
+    # Relative, not a wall-clock budget: a client that stamps tokens as they arrive lags the
+    # server by far less than a response takes; one that buffers lags by about a whole response.
+    spans = [rec["token_times"][-1] - rec["token_times"][0] for _, rec in matched(live, side)]
+    assert statistics.median(lags) <= 0.25 * statistics.median(spans), (
+        f"median delay from server send to client timestamp {statistics.median(lags) * 1000:.0f} ms against "
+        f"responses streaming for {statistics.median(spans) * 1000:.0f} ms: stamp each event as it arrives")
 
 
 @pytest.mark.parametrize("side", SIDES)
@@ -221,8 +225,11 @@ def test_requests_are_sent_open_loop_on_the_poisson_schedule(live, side, lg):
     schedule = lg.poisson_arrivals(len(WORKLOAD), RATE, SEED)
     late = [r.start - run.started_at - t for r, t in zip(run.results, schedule)]
     assert min(late) >= -0.005, f"a request was sent {-min(late) * 1000:.0f} ms before its arrival time"
-    assert statistics.median(late) <= 0.1, (f"requests went out a median {statistics.median(late) * 1000:.0f} ms "
-                                            "after their arrival times: an open loop does not wait for earlier requests")
+    # Relative to how long requests take: a closed loop sends late by about a request's latency.
+    e2e = statistics.median(r.end - r.start for r in run.results)
+    assert statistics.median(late) <= 0.25 * e2e, (
+        f"requests went out a median {statistics.median(late) * 1000:.0f} ms after their arrival times "
+        f"(requests take {e2e * 1000:.0f} ms): an open loop does not wait for earlier requests")
 
 
 @pytest.mark.parametrize("side", SIDES)
