@@ -125,8 +125,8 @@ def _publish(tmp: Path, final: Path) -> None:
 
 def _prune(folder: Path, keep: int = 400) -> None:
     """Keep the most recently used entries only (objects and binaries are a few MB each)."""
-    try:
-        entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    try:  # the precompiled headers (one per compiler and flag set) are never pruned
+        entries = sorted((p for p in folder.iterdir() if not p.name.startswith("pch-")), key=lambda p: p.stat().st_mtime)
     except OSError:
         return
     for old in entries[:-keep]:
@@ -219,7 +219,7 @@ def _pch(compiler: Compiler, flags: list[str]) -> list[str]:
     header = folder / "vtest_pch.hpp"
     made = folder / ("vtest_pch.hpp.gch" if compiler.family == "gcc" else "vtest_pch.hpp.pch")
     if not made.is_file():
-        tmp = Path(tempfile.mkdtemp(prefix="pch-", dir=cache_dir()))
+        tmp = Path(tempfile.mkdtemp(prefix="tmp-pch-", dir=cache_dir()))
         try:
             shutil.copy(PCH_HEADER, tmp / "vtest_pch.hpp")
             rc, _ = _run_compiler([compiler.path, *flags, "-x", "c++-header", str(tmp / "vtest_pch.hpp"),
@@ -246,7 +246,8 @@ def _object(compiler: Compiler, flags: list[str], source: Path, deps: bytes, inc
     obj = cache_dir() / f"{key}.o"
     log_file = cache_dir() / f"{key}.log"
     if obj.is_file() and log_file.is_file():
-        os.utime(obj)
+        for used in (obj, log_file):
+            os.utime(used)  # recently used: kept by _prune
         return obj, log_file.read_text(encoding="utf-8"), False
     fd, tmp = tempfile.mkstemp(suffix=".o", dir=cache_dir())
     os.close(fd)
