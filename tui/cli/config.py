@@ -43,8 +43,16 @@ def _migrate() -> None:
             db.close()
 
 
+def _theme_names() -> list[str]:
+    from textual.theme import BUILTIN_THEMES
+
+    return list(BUILTIN_THEMES)
+
+
 def run(args) -> int:
     from ..core import config
+
+    config.CHOICES["ui.theme"] = _theme_names
 
     action = args.config_action or "show"
     path = config.config_path()

@@ -16,6 +16,8 @@ Never the API key: only the NAME of the variable holding it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 import os
 import tomllib
@@ -46,6 +48,11 @@ KEYS: dict[str, Key] = {
 
 ENV = "VLEARN_CONFIG"
 FILENAME = "settings.toml"
+
+
+# key -> a function giving the allowed values, registered by layers that know them (the theme
+# names belong to Textual, which tui.core must not import: tui.cli.config registers them).
+CHOICES: dict[str, Callable[[], list[str]]] = {}
 
 
 class ConfigError(ValueError):
@@ -132,11 +139,9 @@ def coerce(key: str, value):
         raise ConfigError(f"{key} takes a {spec.kind.__name__}, not {value!r}") from None
     if spec.low is not None and not spec.low <= typed <= spec.high:
         raise ConfigError(f"{key} must be between {spec.low:g} and {spec.high:g}")
-    if key == "ui.theme":
-        from textual.theme import BUILTIN_THEMES
-
-        if typed not in BUILTIN_THEMES:
-            raise ConfigError(f"unknown theme {typed!r}; one of: {', '.join(BUILTIN_THEMES)}")
+    choices = CHOICES.get(key)
+    if choices is not None and typed not in choices():
+        raise ConfigError(f"unknown value {typed!r} for {key}; one of: {', '.join(choices())}")
     return typed
 
 
