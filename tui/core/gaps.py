@@ -52,6 +52,8 @@ TOP_GAPS = 3
 PER_KIND = {"lessons": 3, "labs": 2, "decks": 2, "drills": 2}
 NOT_ENOUGH = "not enough evidence yet"
 VERDICTS = ("passed", "failed", "error", "timeout", "crashed")  # not 'compiled': nothing was checked
+# The learner's own runs that gave a verdict: the one definition of a lab attempt.
+_ATTEMPTS = f"dir_kind = 'workspace' and status in ({', '.join(repr(v) for v in VERDICTS)})"
 _CARD_COLS = "card_id, state, step, stability, difficulty, due, last_review, reps, lapses, introduced"
 
 
@@ -116,11 +118,8 @@ def _stages_passed(db: Database, project) -> tuple[int, int]:
     """(stages passed, workspace runs with a verdict) for a project: its best run."""
     order = [s.id for s in project.stages]
     best, runs = 0, 0
-    marks = ",".join("?" * len(VERDICTS))
-    for status, stage in db.execute(
-        f"select status, stage from lab_runs where lab_id = ? and dir_kind = 'workspace' and status in ({marks})",
-        [project.id, *VERDICTS],
-    ):
+    for status, stage in db.execute(f"select status, stage from lab_runs where lab_id = ? and {_ATTEMPTS}",
+                                    [project.id]):
         runs += 1
         if status == "passed":
             got = len(order)
@@ -135,10 +134,7 @@ def lab_progress(catalog: Catalog, db: Database) -> dict[str, dict]:
     Runs count only when the tests gave a verdict (a compile-only GPU run is not an attempt)."""
     passed_labs = {r[0] for r in db.execute(
         "select distinct lab_id from lab_runs where status = 'passed' and dir_kind = 'workspace'")}
-    marks = ",".join("?" * len(VERDICTS))
-    runs = dict(db.execute(
-        f"select lab_id, count(*) from lab_runs where dir_kind = 'workspace' and status in ({marks}) "
-        "group by lab_id", list(VERDICTS)).fetchall())
+    runs = dict(db.execute(f"select lab_id, count(*) from lab_runs where {_ATTEMPTS} group by lab_id").fetchall())
     out = {}
     for item in all_labs(catalog):
         if item.kind == "project":
