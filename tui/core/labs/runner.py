@@ -58,11 +58,14 @@ class TestResult:
 
     @property
     def example(self) -> str:
-        """Hypothesis' failing example (the call it made), or ''."""
+        """Hypothesis' failing example (the call it made), or ''. Hypothesis'
+        advice to pin the failure with @reproduce_failure (printed under CI
+        settings) is cut: the learner reruns on save, not by decorating."""
         for marker in ("Failing test case:", "Falsifying example:"):
             at = self.message.find(marker)
             if at >= 0:
-                return self.message[at:].strip()
+                example = self.message[at:]
+                return example.split("You can reproduce this test case", 1)[0].strip()
         return ""
 
 
