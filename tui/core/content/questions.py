@@ -20,8 +20,9 @@ ORDER = 40
 
 QUESTION_KEYS = {
     "id", "title", "category", "difficulty", "minutes", "components", "prompt", "hints",
-    "follow_ups", "model_answer", "rubric", "lab",
+    "follow_ups", "model_answer", "rubric", "lab", "levels",
 }
+LEVELS = ("no_hire", "hire", "strong_hire")  # what each hiring decision sounds like for this question
 INTERVIEWER_KEYS = {
     "id", "title", "focus", "style", "opening", "pools", "rubric_weights", "questions_per_session",
 }
@@ -44,6 +45,7 @@ class Question:
     rubric: list[str]  # checklist points the learner ticks
     lab: str | None  # a lab whose tests a written answer can run against
     origin: str  # "path:line"
+    levels: dict[str, str] = field(default_factory=dict)  # LEVELS -> what an answer at that level sounds like
     path: Path = field(repr=False, default=None)
     lines: dict = field(repr=False, default_factory=dict)  # key -> line, for later checks
 
@@ -139,6 +141,7 @@ def _build_question(f: Fields) -> Question:
     if "components" in f.data and not components and not f.failed:
         f.error("components", "field 'components' must name at least one rubric component")
     lab = f.str("lab", None)
+    levels = _levels(f)
     _unknown_keys(f, QUESTION_KEYS)
     return Question(
         id=qid,
@@ -153,10 +156,31 @@ def _build_question(f: Fields) -> Question:
         model_answer=_text(f, "model_answer"),
         rubric=_points(f, "rubric", *RUBRIC_POINTS),
         lab=lab.strip() if lab else None,
+        levels=levels,
         origin=f"{f.source.rel}:{f.data.line_of('id')}",
         path=f.source.path,
         lines={key: f.line(key) for key in f.data},
     )
+
+
+def _levels(f: Fields) -> dict[str, str]:
+    """The hiring-level anchors: exactly no_hire, hire and strong_hire, each a non-empty text."""
+    raw = f.mapping("levels", None)
+    if raw is None:
+        if "levels" not in f.data:
+            f.source.warning(f.line(), f"{f.what}needs 'levels' (no_hire, hire, strong_hire): what each decision sounds like")
+        return {}
+    levels = {}
+    for key in LEVELS:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            f.error("levels", f"field 'levels' needs a non-empty '{key}' text")
+        else:
+            levels[key] = value.strip()
+    for key in raw:
+        if key not in LEVELS:
+            f.error("levels", f"field 'levels': unknown level '{key}' (known: {', '.join(LEVELS)})")
+    return levels
 
 
 def _load_questions(ctx: LoadContext) -> None:
