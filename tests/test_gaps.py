@@ -58,6 +58,7 @@ def _question(ident: str, components: list[str]) -> str:
     follow_ups: [two]
     model_answer: The answer.
     rubric: [a, b, c, d]
+    levels: {{no_hire: x, hire: y, strong_hire: z}}
 """
 
 

@@ -28,6 +28,10 @@ GOOD = """\
       Like this.
     rubric: [a, b, c, d]
     lab: {lab}
+    levels:
+      no_hire: Names no bound.
+      hire: States the bound with arithmetic.
+      strong_hire: Also says what moves it.
 """
 
 
@@ -69,6 +73,24 @@ def test_good_question_loads_with_every_field(tmp_path):
     assert q.hints == ["one", "two"] and q.follow_ups == ["why so"]
     assert q.prompt == "Write a kernel." and q.model_answer == "Like this."
     assert q.rubric == ["a", "b", "c", "d"] and q.lab == "cuda-vector-add"
+    assert list(q.levels) == ["no_hire", "hire", "strong_hire"] and q.levels["hire"].startswith("States")
+
+
+def test_levels_need_all_three_anchors_and_no_others(tmp_path):
+    text = question().replace("      hire: States the bound with arithmetic.\n", "").replace("strong_hire:", "strongest:")
+    path = write(tmp_path, "data/questions/a.yaml", "questions:\n" + text)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip() == "levels:")
+    errors = problems(load(tmp_path))
+    for words in ("'hire'", "'strong_hire'", "unknown level 'strongest'"):
+        assert any(e.startswith(f"data/questions/a.yaml:{line}:") and words in e for e in errors), words
+
+
+def test_a_question_without_levels_is_a_warning_naming_it(tmp_path):
+    text = question().split("    levels:")[0]
+    write(tmp_path, "data/questions/a.yaml", "questions:\n" + text)
+    catalog = load(tmp_path, labs={"cuda-vector-add": object()})
+    assert "q-good" in catalog.questions
+    assert problems(catalog, "warning") == ["data/questions/a.yaml:2: question q-good: needs 'levels' (no_hire, hire, strong_hire): what each decision sounds like"]
 
 
 def test_malformed_yaml_reports_its_line_and_other_files_still_load(tmp_path):
