@@ -21,6 +21,7 @@ class Canned:
         self.replies: list[tuple[str, str]] = []
         self.requests: list[dict] = []
         self.release = threading.Event()
+        self.trickled = 0  # pieces the trickling stream had sent
 
 
 def make_handler(canned: Canned):
@@ -49,6 +50,28 @@ def make_handler(canned: Canned):
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 self.wfile.write(b"data: " + chunk + b"\n\n")
+                self.close_connection = True
+                return
+            if mode == "shape":  # valid JSON, wrong shape: `payload` is the whole body (or one stream chunk)
+                if body.get("stream"):
+                    self._send(b"data: " + payload.encode() + b"\n\ndata: [DONE]\n\n", "text/event-stream")
+                else:
+                    self._send(payload.encode(), "application/json")
+                return
+            if mode == "trickle":  # a live stream that never finishes in time: a piece, a pause, ...
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                try:
+                    for _ in range(40):
+                        chunk = json.dumps({"choices": [{"delta": {"content": "word "}}]}).encode()
+                        self.wfile.write(b"data: " + chunk + b"\n\n")
+                        self.wfile.flush()
+                        canned.trickled += 1
+                        if canned.release.wait(0.25):
+                            break
+                except OSError:
+                    pass  # the client hung up, as it should
                 self.close_connection = True
                 return
             if mode == "garbage":
@@ -231,3 +254,49 @@ def test_a_dropped_connection_mid_interview_carries_on_scripted(db, catalog, int
     session.start()
     assert session.next_question() == session.current.prompt
     assert "(network:" in session.notices[0]
+
+
+WRONG_SHAPES = [
+    '"just a string"', '[1, 2]', '{"choices": "none"}', '{"choices": []}', '{"choices": ["text"]}',
+    '{"choices": [{"message": "text"}]}', '{"choices": [{"delta": "text"}]}', '{"error": {"message": "model overloaded"}}',
+]
+
+
+@pytest.mark.parametrize("shape", WRONG_SHAPES)
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_reply_of_the_wrong_shape_is_a_model_error_with_the_servers_words(server, client, shape, streamed):
+    server.replies = [("shape", shape)]
+    with pytest.raises(LLMError) as info:
+        if streamed:
+            client.stream([{"role": "user", "content": "x"}])
+        else:
+            client.complete([{"role": "user", "content": "x"}])
+    assert info.value.kind == "malformed"
+    if "overloaded" in shape:
+        assert "model overloaded" in str(info.value)
+
+
+@pytest.mark.parametrize("shape", ['{"choices": [{"message": "text"}]}', '"just a string"'])
+def test_a_wrong_shape_in_the_question_and_the_grading_path_carries_on_scripted(db, catalog, interviewer, client, server, shape):
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(5), count=1)
+    session.start()
+    server.replies = [("shape", shape)]
+    assert session.next_question() == session.current.prompt  # asked by the scripted interviewer
+    assert "(malformed:" in session.notices[0]
+    session.answer("An answer.")
+    grading = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(5), count=1)
+    grading.start()
+    server.replies = [("text", "Question?"), ("text", "NEXT"), ("shape", shape)]
+    grading.next_question()
+    grading.answer("Answer.")
+    assert grading.auto_grade() == {} and "(malformed:" in grading.notices[0]
+
+
+def test_the_timeout_bounds_the_whole_streamed_reply_not_each_piece(server, client):
+    server.replies = [("trickle", "")]
+    pieces = []
+    with pytest.raises(LLMError) as info:
+        client.stream([{"role": "user", "content": "x"}], pieces.append)
+    assert info.value.kind == "timeout" and "whole reply" in str(info.value)
+    # Each piece came well inside the 1 s per-read timeout, yet the stream was cut short.
+    assert 0 < len(pieces) < 40

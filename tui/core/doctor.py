@@ -58,6 +58,13 @@ def environment() -> dict:
     gpus = detect()
     gpu = gpus[0].name if gpus else None
     env["gpu"] = gpu
+    from .labs.contain import capabilities
+
+    given = capabilities()  # how lab runs are contained here (docs/threat-model.md)
+    env["containment"] = ", ".join(
+        ["subreaper + run token" if given["subreaper"] else "run token",
+         given["write_confinement"] or "writes not confined (no Landlock)",
+         given["memory_limit"] or "no memory limit"])
     from .paths import editor
 
     chosen = editor()

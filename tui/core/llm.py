@@ -11,6 +11,8 @@ import http.client
 import json
 import os
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -65,6 +67,36 @@ def save_config(db, config: ModelConfig) -> None:
     progress.set_setting(db, "llm.timeout_s", str(config.timeout_s))
 
 
+class _Deadline:
+    """The whole reply must arrive by `at` (monotonic). The socket's own timeout
+    only bounds each read, so a server that trickles a byte a second would
+    otherwise hold the learner for as long as it likes: when the time is up
+    the socket is shut down, which ends any read blocked on it."""
+
+    def __init__(self, response, at: float):
+        self.response, self.expired = response, False
+        self.timer = threading.Timer(max(at - time.monotonic(), 0.0), self._expire)
+        self.timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = getattr(getattr(getattr(self.response, "fp", None), "raw", None), "_sock", None)
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            else:
+                self.response.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()
+
+
 class ChatClient:
     def __init__(self, config: ModelConfig):
         self.config = config
@@ -98,43 +130,68 @@ class ChatClient:
             raise LLMError("network", f"the connection to {self.config.base_url} failed: "
                            f"{self._scrub(str(exc)) or type(exc).__name__}") from None
 
+    def _too_slow(self) -> LLMError:
+        return LLMError("timeout", f"the whole reply took longer than {self.config.timeout_s:g} s (the model's timeout)")
+
     def complete(self, messages: list[dict], extra: dict | None = None) -> str:
-        """One whole reply."""
+        """One whole reply, within the timeout."""
+        at = time.monotonic() + self.config.timeout_s
+        deadline = None
         try:
-            with self._request(messages, stream=False, extra=extra) as response:
-                payload = json.loads(response.read().decode("utf-8"))
-            return _message_text(payload)
+            with self._request(messages, stream=False, extra=extra) as response, _Deadline(response, at) as deadline:
+                raw = response.read()
+            if deadline.expired:
+                raise self._too_slow()
+            return _message_text(json.loads(raw.decode("utf-8")))
         except TimeoutError:
             raise LLMError("timeout", f"the model stopped answering within {self.config.timeout_s:g} s") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise LLMError("malformed", "the model server's reply was not JSON") from None
         except (http.client.HTTPException, OSError) as exc:  # cut off mid-reply
+            if deadline is not None and deadline.expired:
+                raise self._too_slow() from None
             raise LLMError("network", f"the reply was cut off: {type(exc).__name__}") from None
 
     def stream(self, messages: list[dict], on_text: Callable[[str], None] | None = None) -> str:
-        """A streamed reply: `on_text` gets each piece as it arrives; returns the whole."""
-        parts = []
+        """A streamed reply: `on_text` gets each piece as it arrives; returns the
+        whole. The timeout bounds the whole reply, not each piece."""
+        at = time.monotonic() + self.config.timeout_s
+        parts, deadline = [], None
         try:
-            with self._request(messages, stream=True) as response:
+            with self._request(messages, stream=True) as response, _Deadline(response, at) as deadline:
                 for piece in _sse_pieces(response):
                     parts.append(piece)
                     if on_text:
                         on_text(piece)
         except TimeoutError:
             raise LLMError("timeout", f"the model stopped streaming within {self.config.timeout_s:g} s") from None
-        except (http.client.HTTPException, OSError) as exc:  # cut off mid-stream
+        except (http.client.HTTPException, OSError, LLMError) as exc:  # cut off mid-stream
+            if deadline is not None and deadline.expired:
+                raise self._too_slow() from None
+            if isinstance(exc, LLMError):
+                raise
             raise LLMError("network", f"the stream was cut off: {type(exc).__name__}") from None
         if not parts:
             raise LLMError("malformed", "the streamed reply held no text")
         return "".join(parts)
 
 
-def _message_text(payload: dict) -> str:
-    try:
-        choice = payload["choices"][0]
-        message = choice["message"]
-    except (KeyError, IndexError, TypeError):
-        raise LLMError("malformed", "the reply has no choices[0].message") from None
+def _first_choice(payload, part: str, where: str) -> dict:
+    """payload["choices"][0][part] as a dict, or a model error that says what was there instead."""
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    value = choice.get(part) if isinstance(choice, dict) else None
+    if not isinstance(value, dict):
+        if isinstance(payload, dict) and isinstance(payload.get("error"), (dict, str)):
+            error = payload["error"]
+            said = error.get("message", error) if isinstance(error, dict) else error
+            raise LLMError("malformed", f"the model server sent an error instead of {where}: {str(said)[:200]}")
+        raise LLMError("malformed", f"{where} has no choices[0].{part} object: {json.dumps(payload)[:120]}")
+    return value
+
+
+def _message_text(payload) -> str:
+    message = _first_choice(payload, "message", "the reply")
     if message.get("refusal"):
         raise LLMError("refusal", f"the model refused: {str(message['refusal'])[:200]}")
     content = message.get("content")
@@ -153,12 +210,17 @@ def _sse_pieces(response) -> Iterator[str]:
             return
         try:
             event = json.loads(data)
-            delta = event["choices"][0].get("delta") or {}
-        except (json.JSONDecodeError, KeyError, IndexError, TypeError):
+        except json.JSONDecodeError:
             raise LLMError("malformed", "a streamed chunk was not valid JSON") from None
+        if isinstance(event, dict) and isinstance(event.get("choices"), list) and event["choices"] \
+                and isinstance(event["choices"][0], dict) and not event["choices"][0].get("delta"):
+            continue  # a chunk with only a finish_reason or usage
+        delta = _first_choice(event, "delta", "a streamed chunk")
         if delta.get("refusal"):
             raise LLMError("refusal", f"the model refused: {str(delta['refusal'])[:200]}")
         text = delta.get("content")
+        if text is not None and not isinstance(text, str):
+            raise LLMError("malformed", "a streamed chunk's content is not text")
         if text:
             yield text
     raise LLMError("malformed", "the stream ended before its [DONE] marker")

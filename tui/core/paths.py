@@ -69,6 +69,15 @@ def vlearn_home() -> Path:
     return home.resolve()
 
 
+def runs_dir() -> Path:
+    """Scratch space and compiler caches for lab runs. A lab's own process has
+    no VLEARN_HOME (contain.lab_env); VLEARN_RUNS points it here instead."""
+    env = os.environ.get("VLEARN_RUNS")
+    path = Path(env) if env else vlearn_home() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def workspace_dir() -> Path:
     return vlearn_home() / "workspace"
 

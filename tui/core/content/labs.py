@@ -50,6 +50,7 @@ class Lab:
     path: Path  # the lab folder
     origin: str
     kind: str = "lab"
+    memory_mb: float = 0.0  # resident-memory ceiling for a run (0: the default for its `gpu`)
     mutants: list[Mutant] = field(default_factory=list)
 
     @property
@@ -105,6 +106,7 @@ def _common(f: Fields, folder: Path, track_default: str | None = None) -> dict:
         gpu=f.choice("gpu", GPU_NEEDS, "none"),
         perf=dict(perf or {}),
         timeout_s=f.number("timeout_s", DEFAULT_TIMEOUT_S),
+        memory_mb=f.number("memory_mb", 0.0),
         path=folder,
         origin=f"{f.source.rel}:{f.data.line_of('id')}",
     )
@@ -115,6 +117,12 @@ def _check_folder(f: Fields, folder: Path, item: Lab, needs_tests: bool) -> None
         f.error("id", f"id '{item.id}' must equal the folder name '{folder.name}'")
     if item.timeout_s is not None and item.timeout_s <= 0:
         f.error("timeout_s", "field 'timeout_s' must be positive")
+    if item.memory_mb is not None and item.memory_mb < 0:
+        f.error("memory_mb", "field 'memory_mb' must be positive (MiB)")
+    if not item.memory_mb and not f.failed:
+        from ..labs.contain import DEFAULT_MEMORY_MB
+
+        item.memory_mb = float(DEFAULT_MEMORY_MB.get(item.gpu, DEFAULT_MEMORY_MB["none"]))
     if not item.files:
         f.error("files", "field 'files' must name at least one file the learner edits")
     wanted = ["README.md", "starter", "solution"] + (["tests"] if needs_tests else [])

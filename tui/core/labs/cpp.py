@@ -104,9 +104,9 @@ def describe_compiler() -> str | None:
 
 
 def cache_dir() -> Path:
-    from ..paths import vlearn_home
+    from ..paths import runs_dir
 
-    path = vlearn_home() / "runs" / "cpp"
+    path = runs_dir() / "cpp"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -145,7 +145,7 @@ def serve(root: str) -> None:
         home.mkdir()
         scratch.mkdir()
         session = session_request(base / request["tests"], base / "lab", base / "target", scratch, scratch,
-                                  request["timeout"], request["quick"])
+                                  request["timeout"], request["quick"], cwd=scratch)
         session["env"].update({
             "PYTHONPATH": str(base / "code"),  # so `-p tui.core.labs.testing` imports the copy we sent
             "VLEARN_CONTENT": str(base / "code"),  # kernels/ and data/ for the GPU checks

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..paths import runs_dir
 from ..store import progress
 from . import worker as _worker
 from .gpu import has_gpu
@@ -144,15 +145,6 @@ class RunResult:
         return text
 
 
-def runs_dir() -> Path:
-    """Scratch space for runs (pytest's cwd, hypothesis' example database)."""
-    from ..paths import vlearn_home
-
-    path = vlearn_home() / "runs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _describe_signal(number: int) -> str:
     try:
         name = signal.Signals(number).name
@@ -236,7 +228,7 @@ class LabRunner:
             return self._run_remote(item, tests_dir, directory, stage_id, quick)
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir()))
         request = _worker.session_request(tests_dir, item.path.resolve(), directory, scratch, runs_dir(),
-                                          float(item.timeout_s), quick)
+                                          float(item.timeout_s), quick, memory_mb=item.memory_mb)
         tail = _Tail(scratch / _worker.RESULTS_NAME, lambda event: on_test(test_from_event(event, stage_id))) if on_test else None
         try:
             if tail:
@@ -332,6 +324,10 @@ def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], per
         result.status = "error"
         notes.append(f"the tests printed more than {_worker.OUTPUT_CAP // 1_000_000} MB of output{where}; "
                      "the run was stopped and its process group killed")
+    elif ex.get("memory_exceeded"):
+        result.status = "error"
+        notes.append(f"stopped: the run held {ex['peak_mb']:,} MiB of memory{where}, over the lab's limit of "
+                     f"{item.memory_mb:,.0f} MiB (lab.yaml memory_mb); its process group was killed")
     elif ex["timed_out"]:
         result.status = "timeout"
         notes.append(f"stopped after {item.timeout_s:g} s{where}: an infinite loop or a hang? "
@@ -377,7 +373,7 @@ def interpret(item, stage_id, directory: Path, ex: dict, events: list[dict], per
     if ex.get("orphans"):
         pids = ", ".join(str(p) for p in ex["orphans"] if p > 0) or "unknown"
         notes.append(f"the tests left {len(ex['orphans'])} process(es) running (pid {pids}); "
-                     "they were killed with the lab's process group")
+                     "they were killed, with any that had left the lab's process group")
     return result
 
 

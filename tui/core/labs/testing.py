@@ -23,6 +23,7 @@ PERF_FILE_ENV = "VLEARN_PERF_FILE"
 RESULTS_FILE_ENV = "VLEARN_RESULTS_FILE"  # the runner reads structured results from here
 QUICK_ENV = "VLEARN_QUICK"  # "1": fewer hypothesis examples, for the save -> result loop
 REWRITE_CACHE_ENV = "VLEARN_REWRITE_CACHE"  # a folder for pytest's rewritten test modules
+HYPOTHESIS_DIR_ENV = "VLEARN_HYPOTHESIS_DIR"  # Hypothesis' example database, outside the folder under test
 TEXT_CAP = 20_000  # per captured stream / traceback kept in a result
 _counter = itertools.count()
 
@@ -128,6 +129,10 @@ def _hypothesis_profile() -> None:
     settings.register_profile("vlearn-quick", deadline=None, max_examples=QUICK_EXAMPLES,
                               phases=(Phase.explicit, Phase.reuse, Phase.generate))
     settings.load_profile("vlearn-quick" if os.environ.get(QUICK_ENV) == "1" else "vlearn")
+    if os.environ.get(HYPOTHESIS_DIR_ENV):  # the run's cwd is the learner's folder: keep .hypothesis out of it
+        from hypothesis.configuration import set_hypothesis_home_dir
+
+        set_hypothesis_home_dir(os.environ[HYPOTHESIS_DIR_ENV])
 
 
 def _is_property_test(item) -> bool:

@@ -68,25 +68,55 @@ def read_jsonl(path) -> list[dict]:
     return out
 
 
-def session_request(tests_dir, lab_folder, directory, scratch, cwd, timeout: float, quick: bool) -> dict:
-    """What to run: `tests_dir` of the lab in `lab_folder` against `directory`;
-    the plugin writes its results and figures into `scratch`."""
-    from .testing import LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV, REWRITE_CACHE_ENV
+def session_request(tests_dir, lab_folder, directory, scratch, runs, timeout: float, quick: bool,
+                    cwd=None, memory_mb: float | None = None) -> dict:
+    """What to run: `tests_dir` of the lab in `lab_folder` against `directory`
+    (also the working directory unless `cwd` says otherwise); the plugin writes
+    results and figures into `scratch`; `runs` holds caches that outlive a run.
+    The environment is the caller's without secrets, with HOME and TMPDIR inside
+    `scratch` (see contain.py); writes are allowed only in `scratch`, `runs` and
+    `directory` when it is the learner's workspace."""
+    from . import contain
+    from .testing import (HYPOTHESIS_DIR_ENV, LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV,
+                          REWRITE_CACHE_ENV)
 
+    home, tmp, cache = os.path.join(scratch, "home"), os.path.join(scratch, "tmp"), os.path.join(runs, "cache")
+    for folder in (home, tmp, cache):
+        os.makedirs(folder, exist_ok=True)
+    env = contain.lab_env(dict(os.environ), home, tmp)
+    import uuid
+
+    env.update({
+        contain.RUN_TOKEN_ENV: uuid.uuid4().hex,
+        LAB_DIR_ENV: str(directory),
+        PERF_FILE_ENV: str(os.path.join(scratch, PERF_NAME)),
+        RESULTS_FILE_ENV: str(os.path.join(scratch, RESULTS_NAME)),
+        "PYTHONDONTWRITEBYTECODE": "1",  # never write into content or the workspace
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins a lab needs
+        QUICK_ENV: "1" if quick else "0",
+        REWRITE_CACHE_ENV: os.path.join(str(runs), "rewritten"),
+        HYPOTHESIS_DIR_ENV: os.path.join(str(runs), ".hypothesis"),
+        # Compiler caches outlive the run (a fresh HOME would recompile every save).
+        "VLEARN_RUNS": str(runs),
+        "XDG_CACHE_HOME": cache,
+        "CUPY_CACHE_DIR": os.path.join(cache, "cupy"),
+        "TRITON_CACHE_DIR": os.path.join(cache, "triton"),
+        "CUDA_CACHE_PATH": os.path.join(cache, "nv"),
+        "TORCHINDUCTOR_CACHE_DIR": os.path.join(cache, "inductor"),
+    })
     return {
         "args": pytest_args(tests_dir, lab_folder),
-        "cwd": str(cwd),
+        "cwd": str(cwd or directory),
         "timeout": float(timeout),
-        "env": {
-            LAB_DIR_ENV: str(directory),
-            PERF_FILE_ENV: str(os.path.join(scratch, PERF_NAME)),
-            RESULTS_FILE_ENV: str(os.path.join(scratch, RESULTS_NAME)),
-            "PYTHONDONTWRITEBYTECODE": "1",  # never write into content or the workspace
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins a lab needs
-            QUICK_ENV: "1" if quick else "0",
-            REWRITE_CACHE_ENV: os.path.join(str(cwd), "rewritten"),
-        },
+        "env": env,
+        # The learner's workspace is theirs to write; the content tree (solution/, starter/) is not.
+        "writable": [str(scratch), str(runs)] + ([] if _inside(directory, lab_folder) else [str(directory)]),
+        "memory_mb": memory_mb,
     }
+
+
+def _inside(path, folder) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
 # ------------------------------------------------------------------ supervision
@@ -132,14 +162,24 @@ def _confirm_dead(pgid: int, limit_s: float = 3.0) -> None:
         time.sleep(0.002)
 
 
-def supervise(pid: int, out_fd: int, limit_s: float, poll, wait, cap: int = OUTPUT_CAP) -> dict:
+MEMORY_POLL_S = 0.2  # how often a run's resident memory is added up
+
+
+def supervise(pid: int, out_fd: int, limit_s: float, poll, wait, cap: int = OUTPUT_CAP,
+              memory_mb: float | None = None, parent_fd: int | None = None, token: str | None = None) -> dict:
     """Watch child `pid` (leader of its own group) until it exits, its time is
-    up or its output passes `cap`. `poll()` returns None while it runs, else
-    its exit code (negative: killed by that signal); `wait()` blocks for it."""
+    up, its output passes `cap` or its processes together hold more than
+    `memory_mb` resident. `poll()` returns None while it runs, else its exit
+    code (negative: killed by that signal); `wait()` blocks for it. When
+    `parent_fd` (our request pipe) reads end-of-file, whoever asked for the run
+    is gone: the run is killed and this process leaves."""
+    from . import contain
+
     start = time.monotonic()
     deadline = start + limit_s
     head, tail, total = bytearray(), bytearray(), 0
     timed_out = flooded = False
+    peak_mb, next_memory_check = 0.0, start
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
@@ -150,12 +190,27 @@ def supervise(pid: int, out_fd: int, limit_s: float, poll, wait, cap: int = OUTP
             rc = poll()
             if rc is not None:
                 break
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 timed_out = True
                 break
+            if memory_mb:
+                if now >= next_memory_check:
+                    next_memory_check = now + MEMORY_POLL_S
+                    peak_mb = max(peak_mb, contain.resident_mb([pid, *contain.descendants(pid)]))
+                    if peak_mb > memory_mb:
+                        break
+                remaining = min(remaining, next_memory_check - now)
             fds = ([out_fd] if out_open else []) + ([pidfd] if pidfd is not None else [])
+            fds += [parent_fd] if parent_fd is not None else []
             ready, _, _ = select.select(fds, [], [], remaining if pidfd is not None else min(remaining, 0.01))
+            if parent_fd is not None and parent_fd in ready and not os.read(parent_fd, 1):
+                kill_group(pid)  # the caller died (SIGKILLed vlearn): take the run with us
+                contain.sweep_children()
+                if token:
+                    contain.kill_marked(token)
+                os._exit(0)
             if out_open and out_fd in ready:
                 chunk = os.read(out_fd, 65536)
                 if not chunk:
@@ -171,14 +226,18 @@ def supervise(pid: int, out_fd: int, limit_s: float, poll, wait, cap: int = OUTP
     finally:
         if pidfd is not None:
             os.close(pidfd)
+    memory_exceeded = bool(memory_mb and peak_mb > memory_mb)
     if rc is None:
         kill_group(pid)
         rc = wait()
-    # Anything still in the group was left behind by the tests: kill it too.
+    # Anything still in the group was left behind by the tests: kill it too,
+    # and whatever carries the run's token after leaving the group (setsid, double fork).
     orphans = group_members(pid)
     if orphans:
         kill_group(pid)
         _confirm_dead(pid)
+    if token:
+        orphans += [p for p in contain.kill_marked(token) if p not in orphans]
     if not flooded:  # collect what is still in the pipe, never blocking
         os.set_blocking(out_fd, False)
         try:
@@ -198,15 +257,23 @@ def supervise(pid: int, out_fd: int, limit_s: float, poll, wait, cap: int = OUTP
         text = head.decode("utf-8", "replace") + f"\n[... {cut} bytes of output cut ...]\n" + tail.decode("utf-8", "replace")
     return {
         "rc": rc if rc >= 0 else None,
-        "signal": -rc if rc < 0 and not (timed_out or flooded) else None,
+        "signal": -rc if rc < 0 and not (timed_out or flooded or memory_exceeded) else None,
         "timed_out": timed_out,
         "flooded": flooded,
+        "memory_exceeded": memory_exceeded,
+        "peak_mb": round(peak_mb),
         "output_bytes": total,
         "output": text,
         "orphans": [p for p in orphans if p > 0] or ([-1] if orphans else []),
         "duration": time.monotonic() - start,
         "warm": False,
     }
+
+
+def _token(request: dict) -> str | None:
+    from .contain import RUN_TOKEN_ENV
+
+    return request.get("env", {}).get(RUN_TOKEN_ENV)
 
 
 def _fork_poll(pid: int):
@@ -222,18 +289,21 @@ def _fork_wait(pid: int) -> int:
 
 
 def run_cold(request: dict) -> dict:
-    """Run `python -m pytest ARGS` as a fresh process group."""
+    """Run `python -m pytest ARGS` as a fresh process group, contained by
+    tui.core.labs.contain's launcher."""
+    limits = json.dumps({"writable": request.get("writable", [])})
     read_end, write_end = os.pipe()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", *request["args"]],
+            [sys.executable, "-m", "tui.core.labs.contain", limits, *request["args"]],
             stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
-            cwd=request["cwd"], env={**os.environ, **request["env"]}, process_group=0,
+            cwd=request["cwd"], env=request["env"], process_group=0,
         )
     finally:
         os.close(write_end)
     try:
-        return supervise(proc.pid, read_end, request["timeout"], proc.poll, proc.wait)
+        return supervise(proc.pid, read_end, request["timeout"], proc.poll, proc.wait,
+                         memory_mb=request.get("memory_mb"), token=_token(request))
     finally:
         os.close(read_end)
 
@@ -253,7 +323,11 @@ def _child(request: dict, out_w: int, keep_closed: list[int]) -> None:
     for fd in [devnull, out_w, *keep_closed]:
         os.close(fd)
     os.chdir(request["cwd"])
+    os.environ.clear()
     os.environ.update(request["env"])
+    from . import contain
+
+    contain.enter(request)
     sys.dont_write_bytecode = True
     import pytest
 
@@ -288,9 +362,16 @@ def _serve_one(request: dict, reply) -> dict:
     reply.write(json.dumps({"event": "started", "pid": pid}) + "\n")
     reply.flush()
     try:
-        result = supervise(pid, out_r, request["timeout"], lambda: _fork_poll(pid), lambda: _fork_wait(pid))
+        result = supervise(pid, out_r, request["timeout"], lambda: _fork_poll(pid), lambda: _fork_wait(pid),
+                           memory_mb=request.get("memory_mb"), parent_fd=sys.stdin.fileno(), token=_token(request))
     finally:
         os.close(out_r)
+    # Processes that escaped the group (setsid, a double fork) were re-parented to us.
+    from . import contain
+
+    escaped = contain.sweep_children()
+    if escaped:
+        result["orphans"] = [p for p in result["orphans"] if p > 0] + [p for p in escaped if p not in result["orphans"]]
     result["warm"] = True
     return result
 
@@ -327,6 +408,9 @@ def main() -> None:
     reply = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from . import contain
+
+    contain.become_subreaper()
     loaded = _preload()
     # Move everything imported so far out of the collector's sight: pytest runs
     # gc.collect() several times per session, and torch's heap made each one slow.
