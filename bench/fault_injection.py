@@ -67,6 +67,13 @@ def reviewer(home: Path, decks: list[str]) -> tuple[subprocess.Popen, list[str]]
     return proc, acks
 
 
+def until(condition, limit_s: float = 120.0) -> None:
+    """Wait for the process under test to be doing the work (start-up varies with load)."""
+    end = time.monotonic() + limit_s
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.02)
+
+
 def integrity(home: Path) -> str:
     with sqlite3.connect(home / "progress.db") as con:
         return con.execute("pragma integrity_check").fetchone()[0]
@@ -74,14 +81,18 @@ def integrity(home: Path) -> str:
 
 def reviews_found(home: Path) -> int:
     with sqlite3.connect(home / "progress.db") as con:
-        return con.execute("select count(*) from srs_reviews").fetchone()[0]
+        try:
+            return con.execute("select count(*) from srs_reviews").fetchone()[0]
+        except sqlite3.OperationalError:  # killed before the schema existed
+            return 0
 
 
 def kill_grading(rng: random.Random, root: Path, decks: list[str]) -> dict:
     home = Path(tempfile.mkdtemp(dir=root))
     prepare(home)
     proc, acks = reviewer(home, decks)
-    time.sleep(rng.uniform(1.5, 4.0))  # the fault's moment: random by design
+    until(lambda: acks or proc.poll() is not None)
+    time.sleep(rng.uniform(0.1, 2.0))  # the fault's moment: random by design
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.reader.join(5)
@@ -92,8 +103,17 @@ def kill_autosave(rng: random.Random, root: Path) -> dict:
     home = Path(tempfile.mkdtemp(dir=root))
     proc = vlearn(home, "drill", "--question", "cuda-coalesced-copy")
     sent = []
+    started = threading.Event()
+
+    def read():
+        for line in proc.stdout:
+            if line.startswith("Type your answer"):
+                started.set()
+
+    threading.Thread(target=read, daemon=True).start()
 
     def write():
+        started.wait(120)
         try:
             for i in range(100_000):
                 line = f"line {i} of my answer"
@@ -104,11 +124,15 @@ def kill_autosave(rng: random.Random, root: Path) -> dict:
             pass
 
     threading.Thread(target=write, daemon=True).start()
-    time.sleep(rng.uniform(1.5, 4.0))
+    until(lambda: sent or proc.poll() is not None)
+    time.sleep(rng.uniform(0.1, 2.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with sqlite3.connect(home / "progress.db") as con:
-        row = con.execute("select answer from drills order by id desc limit 1").fetchone()
+        try:
+            row = con.execute("select answer from drills order by id desc limit 1").fetchone()
+        except sqlite3.OperationalError:  # killed before its first write: nothing was acknowledged
+            row = None
     saved = (row[0] or "").split("\n") if row and row[0] else []
     return {"acknowledged": len(saved), "found": len(saved) if saved == sent[: len(saved)] else -1,
             "integrity": integrity(home)}
@@ -131,13 +155,16 @@ def lab_token_processes(home: Path) -> list[int]:
 def kill_lab_run(rng: random.Random, root: Path) -> dict:
     home = Path(tempfile.mkdtemp(dir=root))
     proc = vlearn(home, "check", LAB, stdin=subprocess.DEVNULL)
-    time.sleep(rng.uniform(0.5, 3.0))
+    until(lambda: lab_token_processes(home) or proc.poll() is not None)  # the lab's tests are running
+    time.sleep(rng.uniform(0.0, 0.5))
+    mid_run = bool(lab_token_processes(home))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 5  # the worker notices its parent's death on its next select
     while lab_token_processes(home) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return {"left_alive": len(lab_token_processes(home)), "integrity": integrity(home) if (home / "progress.db").exists() else "ok"}
+    # "acknowledged" here: rounds where the lab's tests were running when vlearn was killed.
+    return {"acknowledged": int(mid_run), "found": int(mid_run), "left_alive": len(lab_token_processes(home)), "integrity": integrity(home) if (home / "progress.db").exists() else "ok"}
 
 
 def concurrent(rng: random.Random, root: Path, decks: list[str]) -> dict:
@@ -146,7 +173,8 @@ def concurrent(rng: random.Random, root: Path, decks: list[str]) -> dict:
     prepare(home)
     (a, acks_a), (b, acks_b) = reviewer(home, decks), reviewer(home, decks)
     check = vlearn(home, "check", LAB, stdin=subprocess.DEVNULL)
-    time.sleep(rng.uniform(2.0, 5.0))
+    until(lambda: (acks_a and acks_b) or a.poll() is not None or b.poll() is not None)
+    time.sleep(rng.uniform(0.5, 3.0))
     for proc in (a, b, check):
         proc.send_signal(signal.SIGKILL)
     errors = ""
