@@ -300,3 +300,60 @@ def test_the_timeout_bounds_the_whole_streamed_reply_not_each_piece(server, clie
     assert info.value.kind == "timeout" and "whole reply" in str(info.value)
     # Each piece came well inside the 1 s per-read timeout, yet the stream was cut short.
     assert 0 < len(pieces) < 40
+
+
+# ------------------------------------------------------- reviewers and investigators
+
+def _session(db, catalog, ident, driver):
+    return InterviewSession(db, catalog, catalog.interviewers[ident], driver=driver, rng=random.Random(2), count=1)
+
+
+def test_scripted_reviewer_hands_over_the_artifact_verbatim(db, catalog):
+    session = _session(db, catalog, "t-review", ScriptedDriver())
+    session.start()
+    text = session.next_question()
+    question = catalog.questions["t-dbg"]
+    assert session.current is question and question.artifact in text and text.startswith("Here is the change")
+    assert session.answer("The store and the read race.") == question.follow_ups[0]
+
+
+def test_scripted_investigator_reveals_one_measurement_per_answer_in_order(db, catalog):
+    session = _session(db, catalog, "t-investigate", ScriptedDriver())
+    session.start()
+    question = catalog.questions["t-dbg"]
+    assert session.next_question() == question.prompt  # the first symptom only
+    first = session.answer("I would run racecheck.")
+    second = session.answer("A shared-memory race: add a barrier.")
+    assert first.startswith(question.measurements[0]) and question.measurements[1] not in first
+    assert second.startswith(question.measurements[1])
+    assert "A plain hint" not in first + second  # only measurements are revealed
+    assert session.answer("Done.") == question.follow_ups[0]  # then the follow-ups
+    assert session.answer("Because...") == question.follow_ups[1]
+    assert session.answer("With a stress test.") is None
+    said = [t["text"] for t in session.transcript() if t["role"] == "interviewer"]
+    assert [i for i, t in enumerate(said) if t.startswith("Measurement:")] == [2, 3]
+
+
+def test_model_investigator_shows_measurements_verbatim_and_asks_about_them(db, catalog, client, server):
+    session = _session(db, catalog, "t-investigate", ModelDriver(client))
+    session.start()
+    question = catalog.questions["t-dbg"]
+    server.replies = [("text", "Rows go wrong now and then. Where do you start?"),
+                      ("text", "What does that hazard imply?"), ("text", "And now?")]
+    session.next_question()
+    first = session.answer("Run racecheck.")
+    second = session.answer("A race on s.")
+    assert first == f"{question.measurements[0]}\n\nWhat does that hazard imply?"
+    assert second == f"{question.measurements[1]}\n\nAnd now?"
+    asked = [r["body"]["messages"][-1]["content"] for r in server.requests[1:3]]
+    assert question.measurements[0] in asked[0] and question.measurements[1] in asked[1]
+    assert "Run racecheck." in asked[0]  # the model sees what the candidate said
+
+
+def test_model_reviewer_presents_the_artifact_without_a_round_trip(db, catalog, client, server):
+    session = _session(db, catalog, "t-review", ModelDriver(client))
+    session.start()
+    text = session.next_question()
+    assert catalog.questions["t-dbg"].artifact in text and server.requests == []
+    server.replies = [("text", "Where exactly is the hazard?")]
+    assert session.answer("Missing barrier.") == "Where exactly is the hazard?"

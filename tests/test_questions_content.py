@@ -85,12 +85,12 @@ def test_levels_need_all_three_anchors_and_no_others(tmp_path):
         assert any(e.startswith(f"data/questions/a.yaml:{line}:") and words in e for e in errors), words
 
 
-def test_a_question_without_levels_is_a_warning_naming_it(tmp_path):
+def test_a_question_without_levels_is_an_error_naming_it(tmp_path):
     text = question().split("    levels:")[0]
     write(tmp_path, "data/questions/a.yaml", "questions:\n" + text)
     catalog = load(tmp_path, labs={"cuda-vector-add": object()})
-    assert "q-good" in catalog.questions
-    assert problems(catalog, "warning") == ["data/questions/a.yaml:2: question q-good: needs 'levels' (no_hire, hire, strong_hire): what each decision sounds like"]
+    assert "q-good" not in catalog.questions
+    assert problems(catalog) == ["data/questions/a.yaml:2: question q-good: missing field 'levels' (no_hire, hire, strong_hire): what each decision sounds like"]
 
 
 def test_malformed_yaml_reports_its_line_and_other_files_still_load(tmp_path):

@@ -90,6 +90,7 @@ def run_drill(args) -> int:
     print(f"\n-- {drill.status.replace('_', ' ')} after {_mmss(min(drill.elapsed(), drill.limit_s))} --\n")
     print("Model answer:\n")
     _markdown(question.model_answer)
+    _markdown(drills.levels_markdown(question))
     print("\nRubric: answer y or n for each point your answer covered.")
     ticks = []
     for i, point in enumerate(question.rubric):
@@ -107,6 +108,7 @@ def run_drill(args) -> int:
 
 def run_interview(args) -> int:
     from ..core import interview
+    from ..core.drills import levels_markdown
 
     catalog, db = content_and_store()
     if not catalog.interviewers:
@@ -152,6 +154,7 @@ def run_interview(args) -> int:
         if q.id in session.answers and q.id not in session.grades:
             print(f"\nGrade yourself on '{q.title}'. Model answer:\n")
             _markdown(q.model_answer)
+            _markdown(levels_markdown(q))
             print()
             ticks = []
             for i, point in enumerate(q.rubric):

@@ -16,11 +16,10 @@ Never the API key: only the NAME of the variable holding it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 

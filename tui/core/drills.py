@@ -26,6 +26,17 @@ def hint_mark(index: int, count: int, limit_s: float) -> float:
     return limit_s * (index + 1) / (count + 1)
 
 
+LEVEL_NAMES = {"no_hire": "No hire", "hire": "Hire", "strong_hire": "Strong hire"}
+
+
+def levels_markdown(question) -> str:
+    """The question's hiring-level anchors as Markdown, for grading yourself against them."""
+    if not question.levels:
+        return ""
+    lines = [f"- **{LEVEL_NAMES[key]}:** {text}" for key, text in question.levels.items()]
+    return "### What each decision sounds like\n\n" + "\n".join(lines)
+
+
 def score_of(ticks: list[int], points: int) -> float:
     return round(len(set(ticks)) / points, 4) if points else 0.0
 

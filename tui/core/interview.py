@@ -36,6 +36,25 @@ class Grade:
     graded_by: str  # self | model
 
 
+REVIEW_LEAD = "Here is the change under review. What blocks it, in priority order, and what is the fix?"
+NEXT_STEP = "What does that tell you, and what do you check next?"
+
+
+def steps(interviewer, question) -> list[tuple[str, str]]:
+    """What the interviewer says after each answer, in order: ("reveal", measurement) for an
+    investigation's measurements, then ("follow_up", text) up to MAX_FOLLOW_UPS."""
+    reveals = [("reveal", m) for m in question.measurements] if interviewer.mode == "investigate" else []
+    return reveals + [("follow_up", f) for f in question.follow_ups[:MAX_FOLLOW_UPS]]
+
+
+def presented(interviewer, question) -> str | None:
+    """The question as the interviewer hands it over verbatim, or None when it is put in
+    the interviewer's own words: a reviewer's artifact must reach the candidate exactly."""
+    if interviewer.mode == "review":
+        return f"{REVIEW_LEAD}\n\n{question.prompt}"
+    return None
+
+
 class ScriptedDriver:
     name = "scripted"
 
@@ -43,12 +62,14 @@ class ScriptedDriver:
         return _say(interviewer.opening, on_text)
 
     def ask(self, interviewer, question, on_text: OnText = None) -> str:
-        return _say(question.prompt, on_text)
+        return _say(presented(interviewer, question) or question.prompt, on_text)
 
     def follow_up(self, interviewer, question, answer: str, asked: int, on_text: OnText = None) -> str | None:
-        if asked >= min(MAX_FOLLOW_UPS, len(question.follow_ups)):
+        todo = steps(interviewer, question)
+        if asked >= len(todo):
             return None
-        return _say(question.follow_ups[asked], on_text)
+        kind, text = todo[asked]
+        return _say(f"{text}\n\n{NEXT_STEP}" if kind == "reveal" else text, on_text)
 
     def grade(self, question, answers: list[str]) -> Grade | None:
         return None  # offline, the learner ticks the rubric themselves
@@ -81,12 +102,24 @@ class ModelDriver:
         return _say(interviewer.opening, on_text)  # the opening is scripted: no round trip needed
 
     def ask(self, interviewer, question, on_text: OnText = None) -> str:
+        verbatim = presented(interviewer, question)
+        if verbatim is not None:
+            return _say(verbatim, on_text)
         messages = [self._persona(interviewer), {"role": "user", "content": (
             "Ask the candidate this question in your own words, keeping every technical detail:\n\n" + question.prompt)}]
         return self.client.stream(messages, on_text)
 
     def follow_up(self, interviewer, question, answer: str, asked: int, on_text: OnText = None) -> str | None:
-        if asked >= MAX_FOLLOW_UPS:
+        todo = steps(interviewer, question)
+        if asked < len(todo) and todo[asked][0] == "reveal":
+            # The measurement is shown verbatim, in order; the model only asks about it.
+            measurement = todo[asked][1]
+            messages = [self._persona(interviewer), {"role": "user", "content": (
+                f"Symptom given:\n{question.prompt}\n\nCandidate's last answer:\n{answer}\n\n"
+                f"You are about to show them this measurement:\n{measurement}\n\nAsk ONE short question: "
+                "what they conclude from it, or what they would check next. Do not give the cause away.")}]
+            return _say(f"{measurement}\n\n{self.client.stream(messages, None).strip()}", on_text)
+        if asked >= MAX_FOLLOW_UPS + len([t for t in todo if t[0] == "reveal"]):
             return None
         ideas = "\n".join(f"- {f}" for f in question.follow_ups)
         messages = [self._persona(interviewer), {"role": "user", "content": (

@@ -171,7 +171,8 @@ class DrillScreen(Screen):
             # Plain text that wraps: a code block would cut long lines at the pane edge.
             VerticalScroll(Static("[b]Your answer[/b]\n"), Static(drill.answer or "(empty)", markup=False),
                            id="drill-yours"),
-            VerticalScroll(Markdown(f"### Model answer\n\n{q.model_answer}"), id="drill-model"),
+            VerticalScroll(Markdown(f"### Model answer\n\n{q.model_answer}\n\n{drills.levels_markdown(q)}"),
+                           id="drill-model"),
             id="drill-compare",
         )
         rubric = SelectionList[int](*[(point, i) for i, point in enumerate(q.rubric)], id="drill-rubric")

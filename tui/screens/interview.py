@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, Markdown, OptionList, SelectionList,
 from textual.widgets.option_list import Option
 
 from ..core import interview
+from ..core.drills import levels_markdown
 from ..core.text import plural
 from ..widgets.footer import KeyFooter
 from .drill import clock_text
@@ -175,7 +176,8 @@ class InterviewScreen(Screen):
             self.show_status()
             return
         q = self.grading[0]
-        self.add_turn("Grade yourself", f"**{q.title}** — model answer:\n\n{q.model_answer}\n\nTick the points you covered, then ctrl+s.")
+        self.add_turn("Grade yourself", f"**{q.title}** — model answer:\n\n{q.model_answer}\n\n{levels_markdown(q)}\n\n"
+                      "Tick the points you covered, then ctrl+s.")
         self.rubric = SelectionList[int](*[(p, i) for i, p in enumerate(q.rubric)], classes="iv-rubric")
         self.mount(self.rubric, before=self.query_one(Footer))
         self.rubric.focus()

@@ -8,6 +8,7 @@ loaded.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +25,13 @@ QUESTION_KEYS = {
 }
 LEVELS = ("no_hire", "hire", "strong_hire")  # what each hiring decision sounds like for this question
 INTERVIEWER_KEYS = {
-    "id", "title", "focus", "style", "opening", "pools", "rubric_weights", "questions_per_session",
+    "id", "title", "focus", "style", "opening", "pools", "rubric_weights", "questions_per_session", "mode",
 }
+# How an interviewer runs a question: `ask` it and follow up; `review`: hand over the question's
+# artifact (its code or readout) as a change to review; `investigate`: give the first symptom, then
+# one measurement (a hint starting "Measurement:") per answer, in order, before any follow-up.
+INTERVIEWER_MODES = ("ask", "review", "investigate")
+MEASUREMENT = "Measurement:"
 POOL_KEYS = {"category", "components", "questions", "weight"}
 RUBRIC_POINTS = (4, 8)  # a checklist shorter than 4 cannot grade; longer than 8 nobody ticks
 
@@ -48,6 +54,17 @@ class Question:
     levels: dict[str, str] = field(default_factory=dict)  # LEVELS -> what an answer at that level sounds like
     path: Path = field(repr=False, default=None)
     lines: dict = field(repr=False, default_factory=dict)  # key -> line, for later checks
+
+    @property
+    def artifact(self) -> str:
+        """The code or readout the prompt hands over (its first fenced block), or ''."""
+        found = re.search(r"^```.*?^```", self.prompt, re.M | re.S)
+        return found.group(0) if found else ""
+
+    @property
+    def measurements(self) -> list[str]:
+        """The hints an investigating interviewer reveals one at a time, in order."""
+        return [h for h in self.hints if h.startswith(MEASUREMENT)]
 
 
 @dataclass
@@ -81,6 +98,7 @@ class Interviewer:
     rubric_weights: dict[str, float]  # dimension -> weight
     questions_per_session: int
     origin: str
+    mode: str = "ask"  # INTERVIEWER_MODES
     path: Path = field(repr=False, default=None)
     line: int = field(repr=False, default=0)
 
@@ -92,10 +110,18 @@ class Interviewer:
         """
         weights: dict[str, float] = {}
         for pool in self.pools:
-            members = [q.id for q in questions.values() if pool.matches(q)]
+            members = [q.id for q in questions.values() if pool.matches(q) and self.can_run(q)]
             for qid in members:
                 weights[qid] = weights.get(qid, 0.0) + pool.weight / len(members)
         return weights
+
+    def can_run(self, question: Question) -> bool:
+        """A reviewer needs something to review; an investigator, measurements to reveal."""
+        if self.mode == "review":
+            return bool(question.artifact)
+        if self.mode == "investigate":
+            return bool(question.measurements)
+        return True
 
 
 # ------------------------------------------------------------------- helpers
@@ -168,7 +194,7 @@ def _levels(f: Fields) -> dict[str, str]:
     raw = f.mapping("levels", None)
     if raw is None:
         if "levels" not in f.data:
-            f.source.warning(f.line(), f"{f.what}needs 'levels' (no_hire, hire, strong_hire): what each decision sounds like")
+            f.error(None, "missing field 'levels' (no_hire, hire, strong_hire): what each decision sounds like")
         return {}
     levels = {}
     for key in LEVELS:
@@ -244,6 +270,7 @@ def _build_interviewer(f: Fields) -> Interviewer:
         pools=pools,
         rubric_weights=weights,
         questions_per_session=f.int("questions_per_session", 3, minimum=1),
+        mode=f.choice("mode", INTERVIEWER_MODES, "ask"),
         origin=f"{f.source.rel}:{f.data.line_of('id')}",
         path=f.source.path,
         line=f.data.line_of("id"),
@@ -286,6 +313,10 @@ def check(ctx: LoadContext) -> None:
                 src.error(pool.line, f"interviewer {iv.id}: unknown question id '{qid}'")
             if not missing and not any(pool.matches(q) for q in catalog.questions.values()):
                 src.warning(pool.line, f"interviewer {iv.id}: this pool matches no question yet")
+            idle = [qid for qid in pool.questions if qid in catalog.questions and not iv.can_run(catalog.questions[qid])]
+            if idle:
+                need = "an artifact (a fenced block in its prompt)" if iv.mode == "review" else "'Measurement:' hints"
+                src.warning(pool.line, f"interviewer {iv.id} ({iv.mode}): {', '.join(idle)} lack {need} and are never drawn")
         drawable = iv.weighted_questions(catalog.questions)
         if len(drawable) < iv.questions_per_session:
             src.warning(

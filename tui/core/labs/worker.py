@@ -77,8 +77,7 @@ def session_request(tests_dir, lab_folder, directory, scratch, runs, timeout: fl
     `scratch` (see contain.py); writes are allowed only in `scratch`, `runs` and
     `directory` when it is the learner's workspace."""
     from . import contain
-    from .testing import (HYPOTHESIS_DIR_ENV, LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV,
-                          REWRITE_CACHE_ENV)
+    from .testing import HYPOTHESIS_DIR_ENV, LAB_DIR_ENV, PERF_FILE_ENV, QUICK_ENV, RESULTS_FILE_ENV, REWRITE_CACHE_ENV
 
     home, tmp, cache = os.path.join(scratch, "home"), os.path.join(scratch, "tmp"), os.path.join(runs, "cache")
     for folder in (home, tmp, cache):

@@ -120,7 +120,7 @@ def _recover_in_python(db_path: Path, tmp: Path, result: Recovery) -> None:
             "select type, name, sql from sqlite_master where sql is not null and name not like 'sqlite_%' "
             "order by type = 'table' desc").fetchall()
         tables = [name for kind, name, _ in schema if kind == "table"]
-        for kind, name, sql in schema:
+        for kind, _name, sql in schema:
             if kind == "table":
                 dst.execute(sql)
         for table in tables:
