@@ -52,6 +52,14 @@ def make_handler(canned: Canned):
                 self.wfile.write(b"data: " + chunk + b"\n\n")
                 self.close_connection = True
                 return
+            if mode.startswith("429"):  # "429" or "429:<Retry-After value>"
+                self.send_response(429)
+                if ":" in mode:
+                    self.send_header("Retry-After", mode.split(":", 1)[1])
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+                return
             if mode == "shape":  # valid JSON, wrong shape: `payload` is the whole body (or one stream chunk)
                 if body.get("stream"):
                     self._send(b"data: " + payload.encode() + b"\n\ndata: [DONE]\n\n", "text/event-stream")
@@ -357,3 +365,24 @@ def test_model_reviewer_presents_the_artifact_without_a_round_trip(db, catalog, 
     assert catalog.questions["t-dbg"].artifact in text and server.requests == []
     server.replies = [("text", "Where exactly is the hazard?")]
     assert session.answer("Missing barrier.") == "Where exactly is the hazard?"
+
+
+def test_a_busy_server_is_retried_after_its_retry_after(server, client):
+    server.replies = [("429", ""), ("429:0", ""), ("text", "hello")]  # a backoff of 0.5 s, then none
+    assert client.complete([{"role": "user", "content": "hi"}]) == "hello"
+    assert len(server.requests) == 3  # two refusals, then the answer
+
+
+def test_a_retry_after_longer_than_the_timeout_is_not_waited_for(server, client):
+    server.replies = [("429:120", "")]
+    with pytest.raises(LLMError) as info:
+        client.stream([{"role": "user", "content": "hi"}])
+    assert info.value.kind == "rate_limit" and "120 s" in str(info.value) and len(server.requests) == 1
+
+
+def test_one_429_mid_interview_does_not_switch_to_the_scripted_interviewer(db, catalog, interviewer, client, server):
+    session = InterviewSession(db, catalog, interviewer, driver=ModelDriver(client), rng=random.Random(3), count=1)
+    session.start()
+    server.replies = [("429:0", ""), ("text", "Tell me about the KV cache.")]
+    assert session.next_question() == "Tell me about the KV cache."
+    assert isinstance(session.driver, ModelDriver) and session.notices == []

@@ -24,7 +24,7 @@ class LLMError(Exception):
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
-        self.kind = kind  # timeout | auth | http | network | malformed | refusal | schema
+        self.kind = kind  # timeout | auth | http | rate_limit | network | malformed | refusal | schema
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,28 @@ def save_config(db, config: ModelConfig) -> None:
     progress.set_setting(db, "llm.timeout_s", str(config.timeout_s))
 
 
+class _Busy(Exception):
+    def __init__(self, code: int, retry_after: float | None):
+        self.code, self.retry_after = code, retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds to wait: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            from datetime import datetime, timezone
+
+            return max((parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
 class _Deadline:
     """The whole reply must arrive by `at` (monotonic). The socket's own timeout
     only bounds each read, so a server that trickles a byte a second would
@@ -105,7 +127,26 @@ class ChatClient:
         key = self.config.api_key()
         return text.replace(key, "***") if key else text
 
-    def _request(self, messages: list[dict], stream: bool, extra: dict | None = None):
+    RETRIES = 3  # after a 429 or 503: the server is busy, not broken
+    BACKOFF_S = 0.5  # first wait when the server names none; doubles each time
+
+    def _request(self, messages: list[dict], stream: bool, extra: dict | None = None, at: float | None = None):
+        """POST, retrying a busy server (429/503) after its Retry-After (or a doubling
+        backoff) as long as the wait ends before `at`, the whole reply's deadline."""
+        at = at if at is not None else time.monotonic() + self.config.timeout_s
+        for attempt in range(self.RETRIES + 1):
+            try:
+                return self._post(messages, stream, extra)
+            except _Busy as busy:
+                wait = busy.retry_after if busy.retry_after is not None else self.BACKOFF_S * 2**attempt
+                if attempt == self.RETRIES or time.monotonic() + wait >= at:
+                    raise LLMError("rate_limit", f"the model server is busy (HTTP {busy.code}"
+                                   + (f", asks to retry after {wait:g} s" if busy.retry_after is not None else "")
+                                   + f") and the {self.config.timeout_s:g} s timeout does not leave time to wait") from None
+                time.sleep(wait)  # the server asked us to wait: this is the protocol, not a guess
+        raise AssertionError("unreachable")
+
+    def _post(self, messages: list[dict], stream: bool, extra: dict | None = None):
         body = {"model": self.config.model, "messages": messages, "stream": stream,
                 "temperature": self.config.temperature} | (extra or {})
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
@@ -117,6 +158,8 @@ class ChatClient:
                                              data=json.dumps(body).encode(), headers=headers, method="POST")
             return urllib.request.urlopen(request, timeout=self.config.timeout_s)
         except urllib.error.HTTPError as exc:
+            if exc.code in (429, 503):
+                raise _Busy(exc.code, _retry_after(exc.headers.get("Retry-After"))) from None
             detail = self._scrub(exc.read(500).decode("utf-8", "replace"))
             kind = "auth" if exc.code in (401, 403) else "http"
             raise LLMError(kind, f"the model server answered HTTP {exc.code}: {detail[:200]}") from None
@@ -138,7 +181,7 @@ class ChatClient:
         at = time.monotonic() + self.config.timeout_s
         deadline = None
         try:
-            with self._request(messages, stream=False, extra=extra) as response, _Deadline(response, at) as deadline:
+            with self._request(messages, stream=False, extra=extra, at=at) as response, _Deadline(response, at) as deadline:
                 raw = response.read()
             if deadline.expired:
                 raise self._too_slow()
@@ -158,7 +201,7 @@ class ChatClient:
         at = time.monotonic() + self.config.timeout_s
         parts, deadline = [], None
         try:
-            with self._request(messages, stream=True) as response, _Deadline(response, at) as deadline:
+            with self._request(messages, stream=True, at=at) as response, _Deadline(response, at) as deadline:
                 for piece in _sse_pieces(response):
                     parts.append(piece)
                     if on_text:
