@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
 
 
 class LLMError(Exception):
@@ -82,9 +83,9 @@ def _retry_after(value: str | None) -> float | None:
         from email.utils import parsedate_to_datetime
 
         try:
-            from datetime import datetime, timezone
+            from datetime import datetime
 
-            return max((parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds(), 0.0)
+            return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
         except (TypeError, ValueError):
             return None
 
