@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from test_gaps import NOW, make_content, seed  # the same seeded evidence as the gap tests
 from textual.widgets import Static
 
@@ -71,18 +72,46 @@ def test_retention_over_the_last_30_days(vlearn_home, catalog):
     db.close()
 
 
-def test_export_json_and_csv(tmp_path, vlearn_home):
+def test_export_json_keeps_numbers_numeric(tmp_path, vlearn_home):
     catalog, db = seeded(tmp_path, vlearn_home)
-    data = json.loads(progress_export.export_progress(db, catalog, "json"))
+    data = json.loads(progress_export.export_progress(db, catalog))
     assert data["lessons"]["read"] == 1 and len(data["rubric"]["history"]) == 1
     assert data["rubric"]["history"][0]["scores"]["paged_attention.optimize"] == 5
     assert {r["id"]: r["confidence"] for r in data["gaps"]["components"]}["paged_attention"] == "over-confident"
-    rows = list(csv.reader(io.StringIO(progress_export.export_progress(db, catalog, "csv"))))
-    assert rows[0] == ["section", "key", "value"]
-    found = {(s, k): v for s, k, v in rows[1:]}
-    assert found[("lessons", "read")] == "1" and found[("drills", "average")] == "0.6875"
-    assert found[("rubric", "history.0.scores.scheduler.explain")] == "2"
-    assert found[("streak", "streak")] == str(progress.streak(db))
+    assert data["drills"]["average"] == 0.6875
+    db.close()
+
+
+@pytest.mark.parametrize("target", ["tables", "tables.zip"])
+def test_export_tidy_csv_one_table_per_record_kind(tmp_path, vlearn_home, target):
+    import zipfile
+
+    catalog, db = seeded(tmp_path, vlearn_home)
+    out = tmp_path / "out" / target
+    names = progress_export.write_tidy_csv(db, str(out))
+    assert names == ["reviews.csv", "lab_runs.csv", "drills.csv", "interviews.csv", "rubric_history.csv"]
+    if target.endswith(".zip"):
+        with zipfile.ZipFile(out) as archive:
+            texts = {n: archive.read(n).decode() for n in archive.namelist()}
+    else:
+        texts = {n: (out / n).read_text() for n in names}
+    tables = {n: list(csv.DictReader(io.StringIO(t))) for n, t in texts.items()}
+    rubric = tables["rubric_history.csv"]
+    assert list(rubric[0]) == ["assessment_id", "at", "date", "component", "dimension", "score"]
+    assert {(r["component"], r["dimension"]): int(r["score"]) for r in rubric}[("paged_attention", "optimize")] == 5
+    drills = tables["drills.csv"]
+    assert sorted(float(r["score"]) for r in drills if r["score"]) and all(r["drill_id"].isdigit() for r in drills)
+    reviews = tables["reviews.csv"]
+    assert reviews and all(r["rating"] in {"1", "2", "3", "4"} for r in reviews)
+    assert all(r["duration_ms"] == "" or r["duration_ms"].isdigit() for r in reviews)  # NULL is an empty field
+    assert list(tables["interviews.csv"][0]) if tables["interviews.csv"] else texts["interviews.csv"].startswith("interview_id,")
+    try:
+        import pandas
+    except ImportError:
+        return
+    if not target.endswith(".zip"):
+        frame = pandas.read_csv(out / "rubric_history.csv")
+        assert str(frame["score"].dtype).startswith("int") and len(frame) == len(rubric)
     db.close()
 
 

@@ -12,9 +12,12 @@ def register(sub) -> None:
                    help="the package to write (its folder is created); import it in Anki with File > Import")
     a.add_argument("--deck", action="append", default=[], metavar="D", help="only this deck (repeatable)")
     a.set_defaults(func=run_anki)
-    g = what.add_parser("progress", help="your progress as JSON or CSV")
-    g.add_argument("--format", choices=("json", "csv"), default="json", help="json (default) or csv")
-    g.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    g = what.add_parser("progress", help="your progress as JSON, or as tidy CSV tables")
+    g.add_argument("--format", choices=("json", "csv"), default="json",
+                   help="json (default): the dashboard figures, rubric history and gap report; csv: one tidy "
+                        "table per kind of record (reviews, lab_runs, drills, interviews, rubric_history)")
+    g.add_argument("--out", metavar="PATH",
+                   help="json: a file (default: standard output); csv: a folder or a .zip (required)")
     g.set_defaults(func=run_progress)
 
 
@@ -46,7 +49,20 @@ def run_progress(args) -> int:
     from .common import open_store_or_exit
 
     db = open_store_or_exit()
-    text = export_progress(db, load_catalog_cached(), args.format)
+    if args.format == "csv":
+        from ..core.progress_export import write_tidy_csv
+
+        if not args.out:
+            print("error: --format csv writes one file per table: give --out FOLDER or --out FILE.zip", file=sys.stderr)
+            return 2
+        try:
+            names = write_tidy_csv(db, args.out)
+        except OSError as exc:
+            print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(names)} tables to {args.out}: {', '.join(names)}")
+        return 0
+    text = export_progress(db, load_catalog_cached())
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

@@ -212,19 +212,9 @@ def dashboard_sections(data: dict) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------ export
 
 
-def _flatten(prefix: str, value, rows: list) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, rows)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _flatten(f"{prefix}.{i}" if prefix else str(i), v, rows)
-    else:
-        rows.append((prefix, "" if value is None else value))
-
-
-def export_progress(db: Database, catalog: Catalog, fmt: str = "json") -> str:
-    """The learner's progress (dashboard figures, rubric history, gap report) as JSON or CSV."""
+def export_progress(db: Database, catalog: Catalog) -> str:
+    """The learner's progress (dashboard figures, rubric history, gap report) as JSON;
+    missing figures are null, never a word in a numeric field. Tables: write_tidy_csv."""
     from .gaps import analyse
 
     data = summary(db, catalog)
@@ -235,16 +225,67 @@ def export_progress(db: Database, catalog: Catalog, fmt: str = "json") -> str:
     ]
     data["gaps"] = analyse(catalog, db)
     data["exported_at"] = progress.stamp()
-    if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
-    if fmt != "csv":
-        raise ValueError(f"unknown format {fmt!r} (json or csv)")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "key", "value"])
-    for section, value in data.items():
-        rows: list = []
-        _flatten("", value, rows)
-        for key, val in rows:
-            writer.writerow([section, key or section, val])
-    return out.getvalue()
+    return json.dumps(data, indent=2) + "\n"
+
+
+# ------------------------------------------------------------------ tidy tables
+
+# One row per observation, one column per variable: each loads into pandas (or R) without
+# reshaping. Joined where a bare id would mean nothing (a grade without its interviewer).
+TIDY_TABLES = {
+    "reviews": "select id as review_id, card_id, rating, reviewed_at, date, duration_ms, state_before, due_after "
+               "from srs_reviews order by id",
+    "lab_runs": "select id as run_id, lab_id, started_at, duration_s, status, dir_kind, stage, passed, failed, "
+                "errors, skipped, perf_met from lab_runs order by id",
+    "drills": "select id as drill_id, question_id, started_at, finished_at, limit_s, elapsed_s, status, score, "
+              "interview_id from drills order by id",
+    "interviews": "select g.interview_id, i.interviewer_id, i.started_at, i.finished_at, i.driver, g.question_id, "
+                  "g.score, g.graded_by from interview_grades g join interviews i on i.id = g.interview_id "
+                  "order by g.interview_id, g.question_id",
+    "rubric_history": "select a.id as assessment_id, a.at, a.date, s.component, s.dimension, s.score "
+                      "from rubric_scores s join rubric_assessments a on a.id = s.assessment_id "
+                      "order by a.id, s.component, s.dimension",
+}
+
+
+def tidy_tables(db: Database) -> dict[str, tuple[list[str], list[tuple]]]:
+    """name -> (columns, rows) for each table in TIDY_TABLES; a table that does not exist yet is empty."""
+    out = {}
+    for name, sql in TIDY_TABLES.items():
+        try:
+            cursor = db.execute(sql)
+        except Exception:  # noqa: BLE001 - a feature never used has no table yet
+            columns = [part.split(" as ")[-1].split(".")[-1].strip() for part in sql[7:sql.index(" from ")].split(",")]
+            out[name] = (columns, [])
+            continue
+        out[name] = ([d[0] for d in cursor.description], cursor.fetchall())
+    return out
+
+
+def write_tidy_csv(db: Database, target: str) -> list[str]:
+    """One CSV per table into folder `target` (or a .zip); NULL is an empty field, numbers stay numbers.
+    Returns the file names written."""
+    import zipfile
+    from pathlib import Path
+
+    from .fsutil import atomic_path
+
+    files = {}
+    for name, (columns, rows) in tidy_tables(db).items():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        files[f"{name}.csv"] = buffer.getvalue()
+    path = Path(target)
+    if path.suffix == ".zip":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in files.items():
+                archive.writestr(name, text)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            with atomic_path(path / name) as tmp:
+                Path(tmp).write_text(text, encoding="utf-8", newline="")
+    return list(files)
