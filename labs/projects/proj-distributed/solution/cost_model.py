@@ -75,6 +75,8 @@ def time_all_reduce(group, nbytes: int, repeats: int, warmup: int = 1) -> list[f
         group.barrier()
         t0 = time.perf_counter()
         dist.all_reduce(buf)
+        if buf.is_cuda:  # under NCCL the collective is asynchronous to the host
+            torch.cuda.synchronize(buf.device)
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     slowest = torch.tensor(times, dtype=torch.float64, device=group.device)

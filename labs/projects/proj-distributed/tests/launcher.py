@@ -69,6 +69,21 @@ class Counter:
 # ------------------------------------------------------------------ jobs: (name, fn) per rank
 
 
+def on(group, *tensors):
+    """The tensors on this rank's device (CPU under gloo, cuda:RANK under NCCL); references stay on the CPU."""
+    return [t.to(group.device) for t in tensors]
+
+
+def to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    return obj
+
+
 def job_tp(lab, ref, group):
     tp = load(lab, "tp_layers.py")
     rank, world = group.rank, group.world_size
@@ -78,22 +93,21 @@ def job_tp(lab, ref, group):
     b_row = ref.weights(2, (hidden,))[0] + 50.0  # large: a bias added world times shows
     x = ref.weights(3, (5, hidden), scale=10.0)[0] + 3.0
     x_wide = ref.weights(4, (5, out), scale=10.0)[0] - 2.0
-    n_out, n_in = out // world, out // world
+    n_out, n_in, gi = out // world, out // world, inter // world
+    local_in = x_wide[:, rank * n_in:(rank + 1) * n_in]
     full_col = torch.nn.functional.linear(x, w_col, b_col)
     full_row = torch.nn.functional.linear(x_wide, w_row, b_row)
-    local_in = x_wide[:, rank * n_in:(rank + 1) * n_in]
-    gi = inter // world
-    yield "column_local", lambda: (tp.ColumnParallelLinear(w_col, b_col, group)(x),
+    Wc, Bc, Wr, Br, G, U, D, X, XW, XL = on(group, w_col, b_col, w_row, b_row, gate, up, down, x, x_wide, local_in)
+    yield "column_local", lambda: (tp.ColumnParallelLinear(Wc, Bc, group)(X),
                                    full_col[:, rank * n_out:(rank + 1) * n_out])
-    yield "column_gather", lambda: (tp.ColumnParallelLinear(w_col, b_col, group, gather_output=True)(x), full_col)
-    yield "row", lambda: (tp.RowParallelLinear(w_row, b_row, group)(local_in), full_row)
-    yield "row_split_input", lambda: (tp.RowParallelLinear(w_row, b_row, group, input_is_parallel=False)(x_wide),
-                                      full_row)
-    yield "row_partial", lambda: (tp.RowParallelLinear(w_row, None, group, reduce_results=False)(local_in),
+    yield "column_gather", lambda: (tp.ColumnParallelLinear(Wc, Bc, group, gather_output=True)(X), full_col)
+    yield "row", lambda: (tp.RowParallelLinear(Wr, Br, group)(XL), full_row)
+    yield "row_split_input", lambda: (tp.RowParallelLinear(Wr, Br, group, input_is_parallel=False)(XW), full_row)
+    yield "row_partial", lambda: (tp.RowParallelLinear(Wr, None, group, reduce_results=False)(XL),
                                   torch.nn.functional.linear(local_in, w_row[:, rank * n_in:(rank + 1) * n_in]))
-    yield "merged", lambda: (tp.MergedColumnParallelLinear([gate, up], group)(x),
+    yield "merged", lambda: (tp.MergedColumnParallelLinear([G, U], group)(X),
                              torch.cat([(x @ gate.T)[:, rank * gi:(rank + 1) * gi], (x @ up.T)[:, rank * gi:(rank + 1) * gi]], -1))
-    yield "mlp", lambda: (tp.TPMLP(gate, up, down, group)(x), ref.mlp(x, gate, up, down))
+    yield "mlp", lambda: (tp.TPMLP(G, U, D, group)(X), ref.mlp(x, gate, up, down))
 
 
 ATTN_CONFIGS = {2: [(8, 2), (8, 4)], 4: [(8, 2), (8, 1), (8, 8)]}  # (query heads, KV heads)
@@ -101,25 +115,23 @@ ATTN_CONFIGS = {2: [(8, 2), (8, 4)], 4: [(8, 2), (8, 1), (8, 8)]}  # (query head
 
 def job_attn(lab, ref, group):
     tp = load(lab, "tp_layers.py")
-    rank = group.rank
     hidden, head_dim, t = 16, 4, 6
     x = ref.weights(10, (t, hidden), scale=2.0)[0]
+    (X,) = on(group, x)
     for heads, kv in ATTN_CONFIGS[group.world_size]:
-        wq, wk, wv, wo = ref.weights(100 + heads * 10 + kv, (heads * head_dim, hidden), (kv * head_dim, hidden),
-                                     (kv * head_dim, hidden), (hidden, heads * head_dim))
+        w = ref.weights(100 + heads * 10 + kv, (heads * head_dim, hidden), (kv * head_dim, hidden),
+                        (kv * head_dim, hidden), (hidden, heads * head_dim))
+        wd = on(group, *w)
 
-        def qkv(wq=wq, wk=wk, wv=wv, heads=heads, kv=kv):
-            layer = tp.QKVParallelLinear(wq, wk, wv, heads, kv, group)
-            q, k, v = layer(x)
+        def qkv(wd=wd, heads=heads, kv=kv):
+            layer = tp.QKVParallelLinear(wd[0], wd[1], wd[2], heads, kv, group)
+            q, k, v = layer(X)
             return {"q": q, "k": k, "v": v, "q_head_ids": list(layer.q_head_ids),
                     "kv_head_ids": list(layer.kv_head_ids), "replicas": layer.num_kv_head_replicas}
 
-        def want_qkv(wq=wq, wk=wk, wv=wv, heads=heads, kv=kv):
-            return {"q": x @ wq.T, "k": x @ wk.T, "v": x @ wv.T, "head_dim": head_dim}
-
-        yield f"qkv_{heads}_{kv}", lambda f=qkv, w=want_qkv: (f(), w())
-        yield f"attn_{heads}_{kv}", lambda wq=wq, wk=wk, wv=wv, wo=wo, heads=heads, kv=kv: (
-            tp.TPAttention(wq, wk, wv, wo, heads, kv, group)(x), ref.attention(x, wq, wk, wv, wo, heads, kv))
+        yield f"qkv_{heads}_{kv}", lambda f=qkv, w=w: (f(), {"q": x @ w[0].T, "k": x @ w[1].T, "v": x @ w[2].T})
+        yield f"attn_{heads}_{kv}", lambda w=w, wd=wd, heads=heads, kv=kv: (
+            tp.TPAttention(*wd, heads, kv, group)(X), ref.attention(x, *w, heads, kv))
 
 
 PP_CONFIGS = [(8, 4), (7, 3), (5, 1)]  # (rows, micro-batches)
@@ -128,10 +140,12 @@ PP_CONFIGS = [(8, 4), (7, 3), (5, 1)]  # (rows, micro-batches)
 def job_pp(lab, ref, group):
     pp = load(lab, "pipeline.py")
     model = ref.TinyDecoder(num_layers=6, hidden=16, intermediate=32, seed=5)
+    here = ref.TinyDecoder(num_layers=6, hidden=16, intermediate=32, seed=5)  # the copy on this rank's device
+    here.params = [on(group, *ps) for ps in here.params]
     for rows, m in PP_CONFIGS:
         # distinct rows, so any reordering of micro-batches shows in the output
         x = ref.weights(20 + rows, (rows, 16), scale=3.0)[0] + torch.arange(rows, dtype=torch.float64).unsqueeze(1)
-        yield f"pp_{rows}_{m}", lambda x=x, m=m: (pp.run_pipeline(model, x, m, group),
+        yield f"pp_{rows}_{m}", lambda x=x, m=m: (pp.run_pipeline(here, x.to(group.device), m, group),
                                                  model.forward(x) if group.rank == group.world_size - 1 else None)
 
 
@@ -168,7 +182,7 @@ def child(lab: Path, out: Path, job: str, rank: int, world: int, port: str) -> N
             try:
                 got, want = run()
                 sizes = list(counter.sizes)
-                result["checks"][name] = {"got": got, "want": want, "calls": counter.take(), "sizes": sizes}
+                result["checks"][name] = {"got": to_cpu(got), "want": want, "calls": counter.take(), "sizes": sizes}
             except Exception as exc:  # reported by the test in the learner's words
                 result["checks"][name] = {"error": "".join(traceback.format_exception_only(exc)).strip(),
                                           "traceback": traceback.format_exc()[-2500:]}
