@@ -102,6 +102,10 @@ def test_a_path_without_symbol_is_the_whole_file(tree):
     ("toy", (11, 58), "namespace toy {"),
     ("trailing", (68, 71), "auto trailing(int n) -> int {"),  # raw string, digit separator
     ("TOY_CHECK", (4, 9), "#define TOY_CHECK(cond) \\"),  # a macro and its continued lines
+    # a parameter list ending in `{` once per #ifndef/#else branch: braces still balance
+    ("map_memory", (73, 82), "void map_memory(unsigned long long device,"),
+    ("cuda_only", (85, 86), "void cuda_only() {"),
+    ("rocm_only", (88, 89), "void rocm_only() {"),  # only in an #else branch
 ])
 def test_cxx_definitions(tree, symbol, expected, first_text):
     assert span(f"{CU}::{symbol}") == expected

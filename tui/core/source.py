@@ -22,7 +22,10 @@ Resolution (`resolve`, `resolve_all`):
   starts at the first decorator.
 - CUDA/C++ files are scanned, not compiled: comments, string and character
   literals and preprocessor lines are blanked first, so braces inside them never
-  count. A definition is a function whose parameter list is followed by its
+  count; so are the `#elif`/`#else` branches of conditionals (alternatives
+  such as a CUDA and a ROCm parameter list each ending in `{` would unbalance
+  the braces), with a second look keeping every branch when a name is defined
+  only in one of them. Data members and variables are not looked up. A definition is a function whose parameter list is followed by its
   body (`{`), after qualifiers, a trailing return type or a constructor's
   initializer list; or a class/struct/union/enum/namespace with a body. The
   range starts at the first line of the declaration (so `template <...>` lines,
@@ -232,9 +235,9 @@ def _unpack_tar(archive: Path, dest: Path) -> tuple[int, str | None]:
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise SourceError(f"{archive} is damaged or truncated: {exc}") from None
         rels = [_safe_rel(m.name) for m in members]  # every member checked before anything is written
-        strip = _strip_top([r for r, m in zip(rels, members) if m.isfile()])
+        strip = _strip_top([r for r, m in zip(rels, members, strict=True) if m.isfile()])
         count, pkg_info = 0, None
-        for member, rel in zip(members, rels):
+        for member, rel in zip(members, rels, strict=True):
             if not member.isfile():
                 continue  # folders are made as needed; links, devices and fifos are never written
             rel = PurePosixPath(*rel.parts[strip:])
@@ -556,6 +559,30 @@ def mask_cxx(text: str) -> str:
     return "".join(out)
 
 
+_DIRECTIVE = re.compile(r"^\s*#\s*(ifdef|ifndef|if|elifdef|elifndef|elif|else|endif)\b")
+
+
+@functools.lru_cache(maxsize=16)
+def mask_cxx_first_branch(text: str) -> str:
+    """mask_cxx, and also the `#elif`/`#else` branches of every conditional, so
+    alternatives written side by side (a parameter list ending in `{` twice,
+    once per platform) leave the braces balanced."""
+    out = []
+    depth_else: list[bool] = []
+    for raw, masked in zip(text.split("\n"), mask_cxx(text).split("\n"), strict=True):
+        found = _DIRECTIVE.match(raw)
+        if found:
+            word = found.group(1)
+            if word.startswith("if"):
+                depth_else.append(False)
+            elif word.startswith("el") and depth_else:
+                depth_else[-1] = True
+            elif word == "endif" and depth_else:
+                depth_else.pop()
+        out.append(" " * len(masked) if any(depth_else) and not found else masked)
+    return "\n".join(out)
+
+
 def _in_number(text: str, i: int) -> bool:
     j = i
     while j > 0 and (text[j - 1].isalnum() or text[j - 1] in "_'."):
@@ -780,7 +807,14 @@ def _cxx_known(m: str) -> list[str]:
 
 
 def _cxx_resolve(text: str, parts: list[str], rel: str) -> list[tuple[int, int]]:
-    m = mask_cxx(text)
+    try:
+        return _cxx_resolve_in(mask_cxx_first_branch(text), text, parts, rel)
+    except SourceError:
+        # defined only in an #else branch: look again with every branch kept
+        return _cxx_resolve_in(mask_cxx(text), text, parts, rel)
+
+
+def _cxx_resolve_in(m: str, text: str, parts: list[str], rel: str) -> list[tuple[int, int]]:
     lines = _Lines(text)
     regions = [(0, len(m))]
     for depth, name in enumerate(parts):
