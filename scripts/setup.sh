@@ -36,5 +36,5 @@ if ! "$VPY" -c 'import torch' >/dev/null 2>&1; then
 fi
 
 echo "setup: installing vlearn and its dependencies into .venv"
-pip install -e '.[gpu,dev]'
+pip install -e '.[gpu,dev,optimizer]'
 touch "$stamp"

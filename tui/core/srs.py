@@ -647,7 +647,7 @@ def optimize(db: Database, apply: bool = True) -> Fit:
 
         opt = Optimizer(review_logs(db))
     except ImportError as exc:
-        raise OptimizeError(f"the fsrs optimizer is not installed ({exc}); pip install 'fsrs[optimizer]'") from exc
+        raise OptimizeError(f"the fsrs optimizer is not installed ({exc}); install it with `pip install 'vlearn[optimizer]'` (or 'fsrs[optimizer]')") from exc
     before = scheduler(db).parameters
     after = tuple(float(x) for x in opt.compute_optimal_parameters())
     # The optimizer's own loss (a private helper): the honest before/after figure.

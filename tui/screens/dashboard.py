@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header, Sparkline, Static
 
 from ..core import gaps, progress_export
 from ..widgets.footer import KeyFooter
@@ -19,6 +19,7 @@ class DashboardScreen(Screen):
     DEFAULT_CSS = """
     DashboardScreen #dash-scroll { padding: 0 2; }
     DashboardScreen .dash-title { margin-top: 1; text-style: bold; color: $accent; }
+    DashboardScreen Sparkline { height: 3; max-width: 90; }
     """
     BINDINGS: ClassVar[list] = [
         Binding("escape,b", "back", "Back"),
@@ -27,12 +28,15 @@ class DashboardScreen(Screen):
     ]
 
     SECTIONS = 5  # progress, gaps, reviews chart, rubric chart, study-time method
+    SPARKS = {2: "dash-reviews-spark", 3: "dash-rubric-spark"}  # a picture above those sections' figures
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="dash-scroll"):
             for i in range(self.SECTIONS):
                 yield Static(id=f"dash-title-{i}", classes="dash-title", markup=False)
+                if i in self.SPARKS:
+                    yield Sparkline([], id=self.SPARKS[i])
                 yield Static(id=f"dash-section-{i}", markup=False)
         yield KeyFooter()
 
@@ -46,7 +50,12 @@ class DashboardScreen(Screen):
 
     def sections(self) -> list[tuple[str, str]]:
         catalog, db = self.app.catalog, self.app.db
-        sections = progress_export.dashboard_sections(progress_export.summary(db, catalog))
+        data = progress_export.summary(db, catalog)
+        self.query_one("#dash-reviews-spark", Sparkline).data = list(data["reviews_per_day"].values())
+        averages = [a["average"] for a in data["rubric"]["assessments"] if a["average"] is not None]
+        spark = self.query_one("#dash-rubric-spark", Sparkline)
+        spark.data, spark.display = averages, len(averages) > 1  # one point is not a trend
+        sections = progress_export.dashboard_sections(data)
         sections.insert(1, ("Gaps, weakest first (vlearn gaps: evidence and next steps)",
                             gaps.compact_text(gaps.analyse(catalog, db))))
         return sections
