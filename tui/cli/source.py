@@ -16,6 +16,7 @@ EPILOG = """\
 examples:
   vlearn source fetch                       download vllm-0.33.0.tar.gz through pip's settings, check, unpack
   vlearn source fetch --from ~/src/vllm     use a git checkout at v0.33.0 (or --from vllm-0.33.0.tar.gz)
+  vlearn source where                       the folder, or how to fetch it
   vlearn source show vllm/v1/core/sched/scheduler.py::Scheduler.schedule
   vlearn source show csrc/cache_kernels.cu::reshape_and_cache_flash_kernel
   vlearn source open vllm/v1/worker/gpu_model_runner.py::GPUModelRunner.execute_model
@@ -187,6 +188,7 @@ def _pip_python() -> str | None:
 
 
 def _download_and_unpack():
+    import contextlib
     import json
     import shutil
     import subprocess
@@ -200,8 +202,14 @@ def _download_and_unpack():
     python = _pip_python()
     if python is None:
         raise source.SourceError(f"pip is not installed here to download with; {fallback}")
+    import time
+
     parent = source.source_dir().parent
     parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(".vllm-download-*"):  # a download killed outright (SIGKILL, power)
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > 6 * 3600:
+                shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".vllm-download-", dir=parent))
     tty = sys.stderr.isatty()
     try:
@@ -262,8 +270,6 @@ def run_show(args) -> int:
         return _err(str(exc))
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     bold, dim, reset = ("\033[1m", "\033[2m", "\033[0m") if colour else ("", "", "")
-    assert main.file is not None
-    lines = main.file.read_text(encoding="utf-8", errors="replace").splitlines()
     chosen = ranges if args.all else [main]
     for k, r in enumerate(chosen):
         if k:
@@ -271,8 +277,7 @@ def run_show(args) -> int:
         label = f" ({r.symbol})" if r.symbol else ""
         print(f"{bold}{r.path}:{r.first}-{r.last}{label}{reset}")
         width = len(str(r.last))
-        for n in range(r.first, r.last + 1):
-            text = lines[n - 1] if n - 1 < len(lines) else ""
+        for n, text in source.read_range(r):
             print(f"{dim}{n:>{width}}{reset}  {text}")
     others = [r for r in ranges if r is not main]
     if others and not args.all:

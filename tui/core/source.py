@@ -18,8 +18,9 @@ Resolution (`resolve`, `resolve_all`):
 - Python files are parsed with `ast`: classes, functions, methods and nested
   definitions at any depth (`Outer.Inner.method`), definitions inside module-
   or class-level `if`/`try`/`with` blocks, and module- or class-level
-  assignments (`NAME = ...`, `NAME: T = ...`) as the last component. The range
-  starts at the first decorator.
+  assignments (`NAME = ...`, `NAME: T = ...`) as the last component; failing
+  those, `Class.attr` is the first `self.attr = ...` in the class's methods
+  (`__init__` first). The range starts at the first decorator.
 - CUDA/C++ files are scanned, not compiled: comments, string and character
   literals and preprocessor lines are blanked first, so braces inside them never
   count; so are the `#elif`/`#else` branches of conditionals (alternatives
@@ -450,10 +451,13 @@ def _py_resolve(text: str, parts: list[str], rel: str) -> list[tuple[int, int, b
     except SyntaxError as exc:
         raise SourceError(f"{rel} does not parse as Python (line {exc.lineno}): {exc.msg}") from None
     scopes: list[list[ast.stmt]] = [tree.body]
+    owners: list[ast.stmt] = []
     for depth, name in enumerate(parts):
         last = depth == len(parts) - 1
         found: list[ast.stmt] = []
         known: list[str] = []
+        if last:
+            known += [a for o in owners for a in _self_attributes(o)]
         for body in scopes:
             for node in _py_children(body):
                 names = _py_names(node)
@@ -461,12 +465,41 @@ def _py_resolve(text: str, parts: list[str], rel: str) -> list[tuple[int, int, b
                 if name in names and (last or isinstance(node, (ast.ClassDef, ast.FunctionDef,
                                                                   ast.AsyncFunctionDef))):
                     found.append(node)
+        if not found and last:
+            for owner in owners:  # an instance attribute: its first `self.name = ...`
+                first = _self_attributes(owner).get(name)
+                if first is not None:
+                    return [(first.lineno, first.end_lineno or first.lineno, False)]
         if not found:
             raise _not_found(rel, parts, depth, known)
         if last:
             return [(*_py_span(n), _is_overload(n)) for n in found]
         scopes = [n.body for n in found]  # type: ignore[attr-defined]
+        owners = [n for n in found if isinstance(n, ast.ClassDef)]
     raise AssertionError("unreachable")
+
+
+def _self_attributes(cls: ast.stmt) -> dict[str, ast.stmt]:
+    """`self.NAME = ...` in a class's own methods: NAME → the first assignment,
+    looking in __init__ before the other methods."""
+    methods = [n for n in _py_children(cls.body)  # type: ignore[attr-defined]
+               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    methods.sort(key=lambda f: (f.name != "__init__", f.lineno))
+    attrs: dict[str, ast.stmt] = {}
+    for method in methods:
+        if not method.args.args:
+            continue
+        this = method.args.args[0].arg
+        stmts = sorted((n for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))),
+                       key=lambda n: n.lineno)
+        for stmt in stmts:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for t in targets:
+                for el in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
+                    if (isinstance(el, ast.Attribute) and isinstance(el.value, ast.Name)
+                            and el.value.id == this):
+                        attrs.setdefault(el.attr, stmt)
+    return attrs
 
 
 # CUDA / C++
@@ -839,3 +872,43 @@ def _cxx_resolve_in(m: str, text: str, parts: list[str], rel: str) -> list[tuple
             return [(lines.of(a), lines.of(c)) for a, _, c, _ in found]
         regions = [(b + 1, c) for _, b, c, _ in found]
     raise AssertionError("unreachable")
+
+
+# ------------------------------------------------- for doctor and the app
+
+
+def status() -> tuple[bool, str]:
+    """(present, one line): where the source is and how many files, or how to fetch it."""
+    root = source_root()
+    if root is None:
+        return False, how_to_fetch()
+    marker = read_marker(root)
+    if marker is None:
+        return True, f"vLLM {VERSION} source: {root} (named by {ENV})"
+    return True, f"vLLM {VERSION} source: {root} ({marker['files']} files)"
+
+
+def unresolved_refs(lessons, root: Path | None = None) -> list[tuple[str, str, str]]:
+    """(lesson id, reference, why) for every `vllm_refs` entry of `lessons` (an
+    iterable of Lesson) that does not resolve in the source; [] when all do.
+    Raises SourceMissing when the source is absent."""
+    root = root or require_root()
+    bad = []
+    for lesson in lessons:
+        for ref in lesson.vllm_refs:
+            try:
+                resolve_all(ref, root)
+            except SourceMissing:
+                raise
+            except SourceError as exc:
+                bad.append((lesson.id, ref, str(exc)))
+    return bad
+
+
+def read_range(r: Range, context: int = 0) -> list[tuple[int, str]]:
+    """(line number, text) of a range, with `context` lines either side."""
+    if r.file is None:
+        raise SourceError(f"{r.path}: no file behind this range")
+    lines = r.file.read_text(encoding="utf-8", errors="replace").splitlines()
+    lo, hi = max(1, r.first - context), min(len(lines), r.last + context)
+    return [(n, lines[n - 1]) for n in range(lo, hi + 1)]
