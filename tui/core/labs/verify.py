@@ -45,9 +45,13 @@ def verify_item(item, runner) -> Verdict:
             return Verdict(item.id, False, "starter passes every stage: it must fail stage 1", results=results)
         if starter.stage != first:
             return Verdict(item.id, False, f"starter passes stage 1 and fails only at '{starter.stage}'", results=results)
+        passed = sum(status == "passed" for _, status in solution.stages)
+        stages = f"{passed} stages pass" if passed == len(item.stages) else (
+            f"{passed} of {len(item.stages)} stages pass, stage '{solution.stage}' compile-only (no GPU here), "
+            "later stages not run")
         return _with_mutants(item, runner, Verdict(
-            item.id, True, f"{len(item.stages)} stages pass on solution ({solution.passed} tests); "
-            f"starter fails stage 1 ({_first_problem(starter)})", results=results))
+            item.id, True, f"{stages} on solution ({solution.passed} tests); "
+            f"starter fails stage 1 ({_first_problem(starter)})", compile_only=compile_only, results=results))
     counts = f"{solution.passed} passed" + (f", {solution.skipped} skipped" if solution.skipped else "")
     if compile_only and starter.status == "compiled":
         return Verdict(item.id, True, f"compile-only (no GPU here): solution {counts}; starter compiles; "
