@@ -46,8 +46,10 @@ def reference(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor
 def make_benchmark(x: torch.Tensor, weight: torch.Tensor, eps: float, reps: int = 3):
     """A benchmark callable for tuner.tune: benchmark(config, shape) runs the
     config once and checks it against `reference` (raising when it differs),
-    then returns the median of `reps` timed runs in ms (synchronise around each
-    run on a GPU). Under TRITON_INTERPRET=1 the time is the interpreter's."""
+    then returns the median of `reps` timings in ms per launch. On a GPU, time
+    a CUDA graph of 10 launches between CUDA events (as vLLM's benchmark_config
+    does) so launch overhead stays out; under TRITON_INTERPRET=1 the time is
+    the interpreter's and means nothing."""
     raise NotImplementedError
 
 
