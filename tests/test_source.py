@@ -407,7 +407,7 @@ def test_helpers_for_doctor_and_the_app(cache, monkeypatch):
 
 
 def test_editor_forms():
-    from tui.cli.source import editor_command
+    from tui.core.paths import editor_command
 
     assert editor_command(["vim"], "f.py", 7) == ["vim", "+7", "f.py"]
     assert editor_command(["/usr/bin/code", "--wait"], "f.py", 7) == ["/usr/bin/code", "--wait", "-g", "f.py:7"]

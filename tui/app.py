@@ -28,6 +28,7 @@ SCREENS = {
     "plan": ("tui.screens.plan", "PlanScreen"),
     "help": ("tui.screens.help", "HelpScreen"),
     "problems": ("tui.screens.problems", "ProblemsScreen"),
+    "code": ("tui.screens.code", "CodeScreen"),
 }
 
 

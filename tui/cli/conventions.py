@@ -13,6 +13,8 @@ environment:
                         or in VLEARN_HOME when that is set)
   VLEARN_REMOTE_RUNNER  a command that runs GPU labs elsewhere, e.g. 'ssh gpu-box' (wins over the setting)
   VLEARN_BUSY_TIMEOUT   seconds to wait for progress.db when another vlearn holds it
+  VLEARN_VLLM_SOURCE    a vLLM 0.33.0 checkout to read references from (default: `vlearn source fetch`'s copy)
+  VLEARN_LAB_SANDBOX    0 turns off the write confinement of lab runs (docs/threat-model.md)
   VISUAL, EDITOR        the editor lab files open in (then vim, nano, vi)
 """
 

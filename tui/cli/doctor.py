@@ -35,7 +35,10 @@ def run(args) -> int:
             print(f"  {key:<13} {value if value else 'not found'}")
     for warning in catalog.warnings:
         print(f"warning: {warning}")
+    unresolved = data["warnings"][len(catalog.warnings):]  # lesson references the fetched source does not have
+    for warning in unresolved:
+        print(f"warning: {warning['path']}: {warning['message']}")
     for error in catalog.errors:
         print(f"error: {error}")
-    print(f"{len(catalog.errors)} errors, {len(catalog.warnings)} warnings")
+    print(f"{len(catalog.errors)} errors, {len(data['warnings'])} warnings")
     return 1 if catalog.errors else 0

@@ -287,23 +287,11 @@ def run_show(args) -> int:
     return 0
 
 
-def editor_command(editor: list[str], file: str, line: int) -> list[str]:
-    """`editor +LINE file`, or the form editors that do not take +LINE expect."""
-    import os
-
-    name = os.path.basename(editor[0]).lower()
-    if name in ("code", "code-insiders", "codium", "cursor"):
-        return [*editor, "-g", f"{file}:{line}"]
-    if name in ("subl", "zed"):
-        return [*editor, f"{file}:{line}"]
-    return [*editor, f"+{line}", file]
-
-
 def run_open(args) -> int:
     import subprocess
 
     from ..core import source
-    from ..core.paths import editor
+    from ..core.paths import editor, editor_command
 
     try:
         _, main = _ranges(args.ref)

@@ -72,10 +72,28 @@ def environment() -> dict:
     return env
 
 
+def source_refs(catalog: Catalog) -> tuple[str, list[dict]]:
+    """Whether the vLLM source is here, and a warning for each lesson reference it does not resolve."""
+    from . import source
+
+    present, line = source.status()
+    if not present:
+        return line, []
+    warnings = []
+    for lesson_id, ref, why in source.unresolved_refs(catalog.lessons.values()):
+        lesson = catalog.lessons[lesson_id]
+        warnings.append({"path": lesson.origin.rsplit(":", 1)[0], "line": 0,
+                         "message": f"lesson {lesson_id}: vllm_refs {ref} does not resolve in the source: {why}"})
+    return line, warnings
+
+
 def report(catalog: Catalog, with_environment: bool = True) -> dict:
     result = counts(catalog)
     result["errors"] = [p.as_dict() for p in catalog.errors]
     result["warnings"] = [p.as_dict() for p in catalog.warnings]
     if with_environment:
         result["environment"] = environment()
+        line, unresolved = source_refs(catalog)
+        result["environment"]["vllm source"] = line
+        result["warnings"] += unresolved
     return result

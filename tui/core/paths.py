@@ -124,3 +124,13 @@ def editor() -> tuple[list[str], str] | None:
         if shutil.which(name):
             return [name], "found on PATH; $EDITOR is not set"
     return None
+
+
+def editor_command(editor: list[str], file: str, line: int) -> list[str]:
+    """`editor +LINE file`, or the form editors that do not take +LINE expect."""
+    name = os.path.basename(editor[0]).lower()
+    if name in ("code", "code-insiders", "codium", "cursor"):
+        return [*editor, "-g", f"{file}:{line}"]
+    if name in ("subl", "zed"):
+        return [*editor, f"{file}:{line}"]
+    return [*editor, f"+{line}", file]

@@ -455,22 +455,19 @@ def _py_resolve(text: str, parts: list[str], rel: str) -> list[tuple[int, int, b
     for depth, name in enumerate(parts):
         last = depth == len(parts) - 1
         found: list[ast.stmt] = []
-        known: list[str] = []
-        if last:
-            known += [a for o in owners for a in _self_attributes(o)]
         for body in scopes:
             for node in _py_children(body):
-                names = _py_names(node)
-                known += names
-                if name in names and (last or isinstance(node, (ast.ClassDef, ast.FunctionDef,
-                                                                  ast.AsyncFunctionDef))):
+                if name in _py_names(node) and (last or isinstance(node, (ast.ClassDef, ast.FunctionDef,
+                                                                         ast.AsyncFunctionDef))):
                     found.append(node)
         if not found and last:
             for owner in owners:  # an instance attribute: its first `self.name = ...`
                 first = _self_attributes(owner).get(name)
                 if first is not None:
                     return [(first.lineno, first.end_lineno or first.lineno, False)]
-        if not found:
+        if not found:  # only now gather the names, for "did you mean"
+            known = [n for body in scopes for node in _py_children(body) for n in _py_names(node)]
+            known += [a for o in owners for a in _self_attributes(o)] if last else []
             raise _not_found(rel, parts, depth, known)
         if last:
             return [(*_py_span(n), _is_overload(n)) for n in found]
@@ -479,6 +476,7 @@ def _py_resolve(text: str, parts: list[str], rel: str) -> list[tuple[int, int, b
     raise AssertionError("unreachable")
 
 
+@functools.lru_cache(maxsize=256)
 def _self_attributes(cls: ast.stmt) -> dict[str, ast.stmt]:
     """`self.NAME = ...` in a class's own methods: NAME → the first assignment,
     looking in __init__ before the other methods."""
@@ -888,21 +886,39 @@ def status() -> tuple[bool, str]:
     return True, f"vLLM {VERSION} source: {root} ({marker['files']} files)"
 
 
+REFS_CACHE = ".vlearn-refs.json"  # ref -> why it does not resolve ("" when it does), beside the marker
+
+
 def unresolved_refs(lessons, root: Path | None = None) -> list[tuple[str, str, str]]:
     """(lesson id, reference, why) for every `vllm_refs` entry of `lessons` (an
     iterable of Lesson) that does not resolve in the source; [] when all do.
-    Raises SourceMissing when the source is absent."""
+    Raises SourceMissing when the source is absent. The source never changes,
+    so each reference's verdict is kept in the tree (parsing every cited file
+    takes seconds) and only references not seen before are resolved."""
     root = root or require_root()
-    bad = []
-    for lesson in lessons:
-        for ref in lesson.vllm_refs:
-            try:
-                resolve_all(ref, root)
-            except SourceMissing:
-                raise
-            except SourceError as exc:
-                bad.append((lesson.id, ref, str(exc)))
-    return bad
+    cache_file = root / REFS_CACHE
+    try:
+        verdicts = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        verdicts = {}
+    pairs = [(lesson.id, ref) for lesson in lessons for ref in lesson.vllm_refs]
+    # New references by file, so each file is read and parsed once (the parse cache is small).
+    for ref in sorted({ref for _, ref in pairs if ref not in verdicts}, key=lambda r: split_ref(r)[0]):
+        try:
+            resolve_all(ref, root)
+            verdicts[ref] = ""
+        except SourceMissing:
+            raise
+        except SourceError as exc:
+            verdicts[ref] = str(exc)
+    try:
+        from .fsutil import atomic_path
+
+        with atomic_path(cache_file) as tmp:
+            tmp.write_text(json.dumps(verdicts, sort_keys=True), encoding="utf-8")
+    except OSError:
+        pass  # a read-only tree: resolve again next time
+    return sorted((lesson_id, ref, verdicts[ref]) for lesson_id, ref in pairs if verdicts[ref])
 
 
 def read_range(r: Range, context: int = 0) -> list[tuple[int, str]]:

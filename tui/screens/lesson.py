@@ -59,6 +59,9 @@ class LinkPicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+SOURCE_SCHEME = "source:"  # links to vLLM code; only generated here, never written in content
+
+
 class DocumentScreen(Screen):
     """A Markdown document from the content tree: one scroll for the whole page.
 
@@ -140,6 +143,9 @@ class DocumentScreen(Screen):
         self.follow(message.href)
 
     def follow(self, href: str) -> None:
+        if href.startswith(SOURCE_SCHEME):  # a vllm_refs entry: the code, at the symbol
+            self.app.open_item("code", href[len(SOURCE_SCHEME):])
+            return
         target = resolve_link(self.app.catalog, href, self.base)
         if target.kind == "anchor":
             self.query_one("#doc", Markdown).goto_anchor(target.anchor)
@@ -211,27 +217,70 @@ class DocumentScreen(Screen):
 
 
 class LessonScreen(DocumentScreen):
+    """A lesson. Its vLLM references are links into the code; a walkthrough can
+    show that code beside the prose (s) and step through its references in order ([ and ])."""
+
+    BINDINGS = [
+        Binding("s", "toggle_code", "Code beside"),
+        Binding("right_square_bracket", "step_code(1)", "Next reference", show=False),
+        Binding("left_square_bracket", "step_code(-1)", "Previous reference", show=False),
+    ]
+    DEFAULT_CSS = """
+    LessonScreen #lesson-code { width: 1fr; display: none; border-left: solid $panel-lighten-2; }
+    LessonScreen.split #lesson-code { display: block; }
+    LessonScreen.split #toc { display: none; }
+    """
+
     def __init__(self, lesson_id: str) -> None:
         super().__init__()
         self.lesson = self.app.catalog.lessons[lesson_id]
+        self.code_at = 0  # which of vllm_refs the split view shows
 
     def compose(self) -> ComposeResult:
         lesson = self.lesson
         self.title_text = f"{lesson_title(lesson, 'Lesson')}  ·  {lesson.minutes} min  ·  {lesson.id}"
-        refs = "".join(f"- `{ref}`\n" for ref in lesson.vllm_refs)
+        refs = "".join(f"- [`{ref}`]({SOURCE_SCHEME}{ref})\n" for ref in lesson.vllm_refs)
         objectives = "".join(f"- {o}\n" for o in lesson.objectives)
         header = f"**Objectives**\n\n{objectives}\n"
         if refs:
-            header += f"**vLLM 0.33.0 files**\n\n{refs}\n"
+            header += f"**vLLM 0.33.0 code** (follow one to read it at the symbol; `s` shows it beside the text)\n\n{refs}\n"
         self.body = header + "---\n\n" + lesson.body
         self.base = lesson.path.parent
         self.scroll_key = f"scroll:lesson:{lesson.id}"
         yield from super().compose()
 
+    def action_toggle_code(self) -> None:
+        if not self.lesson.vllm_refs:
+            self.notify("This lesson names no vLLM code.")
+            return
+        self.toggle_class("split")
+        if self.has_class("split"):
+            self._show_code()
+
+    def action_step_code(self, step: int) -> None:
+        refs = self.lesson.vllm_refs
+        if not refs:
+            return
+        if not self.has_class("split"):
+            self.add_class("split")
+        self.code_at = (self.code_at + step) % len(refs)
+        self._show_code()
+
+    def _show_code(self) -> None:
+        from .code import CodeView
+
+        refs = self.lesson.vllm_refs
+        self.query_one("#lesson-code", CodeView).show(refs[self.code_at])
+        self.sub_title = f"reference {self.code_at + 1} of {len(refs)}: ] next, [ previous"
+
     def on_mount(self) -> None:
         # Textual also runs DocumentScreen.on_mount (handlers run for every class
         # in the MRO), so calling super() here would load the document twice.
         progress.mark_lesson_read(self.app.db, self.lesson.id)
+        if self.lesson.vllm_refs:
+            from .code import CodeView
+
+            self.query_one("#doc-area").mount(CodeView(id="lesson-code"))
 
     def reached_end(self) -> None:
         if progress.mark_lesson_finished(self.app.db, self.lesson.id) and plan.settle(self.app.catalog, self.app.db):
