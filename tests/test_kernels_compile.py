@@ -107,3 +107,19 @@ def test_units_describe_sizes_and_models():
         for _, size in unit.BENCH:
             nbytes, flops = unit.model(size)
             assert nbytes > 0 and flops >= 0
+
+
+def test_paged_attention_says_which_group_sizes_it_runs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pa_unit", REPO / "kernels/paged_attention/unit.py")
+    unit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unit)
+    for heads, kv_heads in [(32, 32), (32, 8), (24, 8), (40, 8), (28, 4), (48, 8)]:  # 1, 4, 3, 5, 7, 6
+        assert unit.group_size({"heads": heads, "kv_heads": kv_heads}) == heads // kv_heads
+    with pytest.raises(ValueError, match="group of 16; the kernel is instantiated for groups 1-8"):
+        unit.group_size({"heads": 128, "kv_heads": 8})
+    with pytest.raises(ValueError, match="30 query heads do not divide into 8 KV heads"):
+        unit.group_size({"heads": 30, "kv_heads": 8})
+    sizes = {s["heads"] // s["kv_heads"] for s in unit.TEST_SIZES}
+    assert {3, 5, 7} <= sizes  # the odd groups Qwen2.5 models use are among the checked sizes

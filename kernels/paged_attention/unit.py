@@ -20,6 +20,9 @@ TEST_SIZES = [
     {"seqs": 5, "heads": 4, "kv_heads": 4, "ctx": 300, "ragged": True},
     {"seqs": 3, "heads": 8, "kv_heads": 2, "ctx": 1000, "ragged": True},
     {"seqs": 4, "heads": 16, "kv_heads": 2, "ctx": 513, "ragged": True},
+    {"seqs": 3, "heads": 24, "kv_heads": 8, "ctx": 700, "ragged": True},  # group 3
+    {"seqs": 2, "heads": 40, "kv_heads": 8, "ctx": 1500, "ragged": True, "partitions": 2},  # group 5 (Qwen2.5-14B)
+    {"seqs": 2, "heads": 28, "kv_heads": 4, "ctx": 900, "ragged": True},  # group 7 (Qwen2.5-7B)
     {"seqs": 2, "heads": 4, "kv_heads": 2, "ctx": 3000, "ragged": True, "partitions": 5},
     {"seqs": 3, "heads": 8, "kv_heads": 8, "ctx": 777, "ragged": True, "partitions": 3},
 ]
@@ -64,9 +67,24 @@ def partitions(size, max_len):
     return max(1, min(-(-max_len // 512), -(-4 * sm_count() // blocks)))
 
 
+GROUPS = range(1, 9)  # the query heads per KV head the kernel is instantiated for
+
+
+def group_size(size) -> int:
+    """heads / kv_heads, or a ValueError that says what is supported."""
+    h, hkv = size["heads"], size["kv_heads"]
+    if hkv <= 0 or h % hkv:
+        raise ValueError(f"paged attention: {h} query heads do not divide into {hkv} KV heads")
+    if h // hkv not in GROUPS:
+        raise ValueError(f"paged attention: {h} query heads over {hkv} KV heads is a group of {h // hkv}; "
+                         f"the kernel is instantiated for groups {GROUPS.start}-{GROUPS.stop - 1} "
+                         "(a larger group would need more than 48 KB of static shared memory per block)")
+    return h // hkv
+
+
 def launch(mod, t, out, size):
     b, h, hkv = size["seqs"], size["heads"], size["kv_heads"]
-    g = h // hkv
+    g = group_size(size)
     nparts = partitions(size, t["max_len"])
     part_size = -(-t["max_len"] // nparts)
     part_size = -(-part_size // BLOCK) * BLOCK  # partitions start on a KV block

@@ -172,9 +172,15 @@ __device__ void decode(__half* __restrict__ out, float* __restrict__ tmp_out, fl
                        max_blocks, num_heads, block_stride, page_stride, partition_size);                       \
     }
 
+// Group sizes real models use: 1 (MHA), 2, 4, 8 (most GQA), 3, 5, 6, 7 (e.g. 24/8, 40/8,
+// 48/8, 28/4 heads). Above 8, sm_acc (8 x G x 128 floats) passes the 48 KB static limit.
 DECODE_ENTRY(1, 4)
 DECODE_ENTRY(2, 4)
+DECODE_ENTRY(3, 4)
 DECODE_ENTRY(4, 2)
+DECODE_ENTRY(5, 2)
+DECODE_ENTRY(6, 2)
+DECODE_ENTRY(7, 2)
 DECODE_ENTRY(8, 2)
 
 // Split-context second pass: merge the partitions' (out, m, l) of one head.
