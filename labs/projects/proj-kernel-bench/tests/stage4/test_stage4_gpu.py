@@ -47,7 +47,7 @@ def test_gemm_time_is_the_gpu_time_not_the_launch(kb):
     assert s.reps >= 5 and all(x > 0 for x in s.samples_ns)
     assert s.min_ns <= s.median_ns <= s.max_ns
     assert 1 < tflops < 2500, f"{tflops:.0f} TFLOP/s: is the timer measuring the launch only?"
-    record_perf(kernel="gemm_bf16_4096", median_ms=s.median_ns / 1e6, tflops=round(tflops, 1),
+    record_perf(size="4096^3 bf16 GEMM", kernel_ms=s.median_ns / 1e6, tflops=round(tflops, 1),
                 rel_iqr=round(s.rel_iqr, 4))
 
 
@@ -72,5 +72,5 @@ def test_report_from_real_measurements(kb):
     chart = kb.bar_chart(runs, ceilings)
     assert len(table.splitlines()) == 4 and len(chart.splitlines()) == 2
     print(table, chart, sep="\n\n")
-    record_perf(kernel="add_fp32", copy_gbps=round(copy_gbps, 1), add_gbps=round(add_point.achieved_gbps, 1),
-                pct_of_copy=round(add_point.pct_of_roof, 1))
+    record_perf(size="n=2^26 fp32 add", kernel_ms=add.median_ns / 1e6, gbps=round(add_point.achieved_gbps, 1),
+                pct_of_copy=round(add_point.pct_of_roof, 1), copy_gbps=round(copy_gbps, 1))
