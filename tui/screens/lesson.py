@@ -222,6 +222,7 @@ class LessonScreen(DocumentScreen):
 
     BINDINGS = [
         Binding("s", "toggle_code", "Code beside"),
+        Binding("n", "note", "Note"),
         Binding("right_square_bracket", "step_code(1)", "Next reference", show=False),
         Binding("left_square_bracket", "step_code(-1)", "Previous reference", show=False),
     ]
@@ -248,6 +249,11 @@ class LessonScreen(DocumentScreen):
         self.base = lesson.path.parent
         self.scroll_key = f"scroll:lesson:{lesson.id}"
         yield from super().compose()
+
+    def action_note(self) -> None:
+        from .notes import open_note
+
+        open_note(self, "lesson", self.lesson.id)
 
     def action_toggle_code(self) -> None:
         if not self.lesson.vllm_refs:
@@ -288,6 +294,8 @@ class LessonScreen(DocumentScreen):
 
 
 class DayPageScreen(DocumentScreen):
+    BINDINGS = [Binding("n", "note", "Note")]
+
     def __init__(self, day: int) -> None:
         super().__init__()
         self.day = day
@@ -299,3 +307,8 @@ class DayPageScreen(DocumentScreen):
         self.base = page.path.parent
         self.scroll_key = f"scroll:day:{self.day}"
         yield from super().compose()
+
+    def action_note(self) -> None:
+        from .notes import open_note
+
+        open_note(self, "day", self.day)
