@@ -154,3 +154,52 @@ def test_portfolio_json_and_a_read_only_folder_is_one_line(seeded, tmp_path, cap
         assert err.count("\n") == 1 and "read-only" in err
     finally:
         locked.chmod(0o700)
+
+
+async def test_portfolio_screen_renders_the_report_and_writes_it(seeded, vlearn_home):
+    from textual.widgets import Markdown
+
+    from tui.app import VlearnApp
+
+    catalog, db = seeded
+    app = VlearnApp(catalog=catalog, db=db)
+    async with app.run_test(size=(110, 36)) as pilot:
+        app.action_go("portfolio")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PortfolioScreen"
+        assert app.screen.body == portfolio.to_markdown(portfolio.build(catalog, db))
+        shown = app.screen.query_one("#doc", Markdown).source
+        assert "## Labs and projects passed" in shown and "| n=2^26 fp32 | NVIDIA H100 80GB HBM3 |" in shown
+        await pilot.press("w")
+        await pilot.pause()
+        out = vlearn_home / "portfolio"
+        assert (out / "portfolio.md").read_text() == app.screen.body
+        assert "<svg" in (out / "portfolio.html").read_text()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ != "PortfolioScreen"
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """Every stamp the seed writes (runs, ticks, drills, the rubric) at NOW, for a stable snapshot."""
+    from tui.core.store import progress
+
+    monkeypatch.setattr(progress, "now", lambda: NOW.astimezone())
+
+
+def test_portfolio_snapshot(frozen, snap_compare, seeded):
+    """The screen over the seeded history, every date pinned."""
+    from tui.app import VlearnApp
+    from tui.screens.portfolio import PortfolioScreen
+
+    catalog, db = seeded
+
+    async def open_portfolio(pilot) -> None:
+        pilot.app.push_screen(PortfolioScreen(now=NOW))
+        for _ in range(5):
+            await pilot.pause()
+        pilot.app.clear_notifications()  # the Today screen's "ticked" notices, not part of this screen
+        await pilot.pause()
+
+    assert snap_compare(VlearnApp(catalog=catalog, db=db), terminal_size=(100, 32), run_before=open_portfolio)

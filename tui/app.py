@@ -29,6 +29,7 @@ SCREENS = {
     "help": ("tui.screens.help", "HelpScreen"),
     "problems": ("tui.screens.problems", "ProblemsScreen"),
     "code": ("tui.screens.code", "CodeScreen"),
+    "portfolio": ("tui.screens.portfolio", "PortfolioScreen"),
 }
 
 

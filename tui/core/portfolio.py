@@ -23,6 +23,7 @@ from .content.rubric import rubric_of
 from .content.vocab import COMPONENTS
 from .labs.runner import RunResult, lab_state
 from .store import progress
+from .text import plural
 
 NO_RUNS = "no runs yet"
 NO_FIGURES = "no recorded figures"
@@ -229,7 +230,7 @@ def _lab_markdown(lab: dict) -> list[str]:
     kind = "project" if lab["kind"] == "project" else f"{lab['track']} lab"
     goal = f"; perf goal met {lab['perf_goal_met']}" if lab["perf_goal_met"] else ""
     lines = [f"### {lab['title']} (`{lab['id']}`, {kind})", "",
-             f"Passed {lab['first_pass']} ({lab['runs']} workspace runs){goal}.", ""]
+             f"Passed {lab['first_pass']} ({plural(lab['runs'], 'workspace run')}){goal}.", ""]
     if not lab["figures"]:
         lines += [f"Figures: {lab['figures_note']}.", ""]
         return lines
