@@ -282,9 +282,10 @@ async def test_links_can_be_followed_from_the_keyboard(vlearn_home):
         await pilot.press("f")
         await pilot.pause()
         assert type(app.screen).__name__ == "LinkPicker"
-        assert [target for _, target in app.screen.links] == [
-            "lesson:t-paging", "02_paging.md", "https://github.com/vllm-project/vllm"]
-        await pilot.press("enter")  # the first link: the paging lesson
+        assert [target for _, target in app.screen.links] == [  # the lesson's vLLM reference heads the page
+            "source:vllm/v1/core/sched/scheduler.py::Scheduler", "lesson:t-paging", "02_paging.md",
+            "https://github.com/vllm-project/vllm"]
+        await pilot.press("down", "enter")  # the second link: the paging lesson
         await pilot.pause()
         assert type(app.screen).__name__ == "LessonScreen" and app.screen.lesson.id == "t-paging"
         await pilot.press("f", "escape")

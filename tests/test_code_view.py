@@ -88,12 +88,12 @@ async def test_a_walkthrough_shows_its_code_beside_the_text(vlearn_home, toy_sou
     async with app.run_test(size=(140, 40)) as pilot:
         app.open_item("lesson", "t-paging")
         await pilot.pause()
-        await pilot.press("s")
+        await pilot.press("x")
         await pilot.pause()
         view = app.screen.query_one("#lesson-code", CodeView)
         assert view.display and view.range.symbol.endswith("BlockPool")
         assert app.screen.query_one("#doc-scroll").region.right <= view.region.x  # side by side
-        await pilot.press("s")
+        await pilot.press("x")
         await pilot.pause()
         assert not view.display
 
@@ -102,7 +102,7 @@ def test_split_walkthrough_snapshot(snap_compare, vlearn_home, toy_source):
     async def split(pilot) -> None:
         pilot.app.open_item("lesson", "t-paging")
         await pilot.pause()
-        await pilot.press("s")
+        await pilot.press("x")
         await pilot.pause()
 
     assert snap_compare(make_app(vlearn_home), terminal_size=(120, 32), run_before=split)

@@ -92,7 +92,7 @@ async def test_reset_asks_first_and_lab_list_shows_progress(db, runner):
     async with app.run_test(size=(160, 50)) as pilot:
         table = app.screen.query_one("#labs-table", DataTable)
         assert table.row_count == len(catalog.labs) + len(catalog.projects)
-        assert "python 0/7" in _text(app.screen, "#labs-progress")
+        assert "python 0/10" in _text(app.screen, "#labs-progress")
         app.push_screen(LabScreen("fx-add"))
         await pilot.pause()
         assert await asyncio.to_thread(app.screen.watch_ready.wait, 30)

@@ -51,7 +51,7 @@ def test_runner_records_every_run_with_its_dir_kind(db):
     rows = db.execute("select lab_id, status, dir_kind, stage, failed from lab_runs order by id").fetchall()
     assert rows == [("fx-add", "failed", "starter", None, 2), ("fx-project", "failed", "starter", "add", 1)]
     progress = track_progress(db, catalog)
-    assert progress["python"] == (0, 7) and progress["projects"] == (0, 1)
+    assert progress["python"] == (0, 10) and progress["projects"] == (0, 1)
 
 
 def test_reset_keeps_a_backup_and_diff_shows_the_solution(vlearn_home):

@@ -218,10 +218,10 @@ class DocumentScreen(Screen):
 
 class LessonScreen(DocumentScreen):
     """A lesson. Its vLLM references are links into the code; a walkthrough can
-    show that code beside the prose (s) and step through its references in order ([ and ])."""
+    show that code beside the prose (x) and step through its references in order ([ and ])."""
 
     BINDINGS = [
-        Binding("s", "toggle_code", "Code beside"),
+        Binding("x", "toggle_code", "Code beside"),  # s is card stats everywhere
         Binding("n", "note", "Note"),
         Binding("right_square_bracket", "step_code(1)", "Next reference", show=False),
         Binding("left_square_bracket", "step_code(-1)", "Previous reference", show=False),
@@ -244,7 +244,7 @@ class LessonScreen(DocumentScreen):
         objectives = "".join(f"- {o}\n" for o in lesson.objectives)
         header = f"**Objectives**\n\n{objectives}\n"
         if refs:
-            header += f"**vLLM 0.33.0 code** (follow one to read it at the symbol; `s` shows it beside the text)\n\n{refs}\n"
+            header += f"**vLLM 0.33.0 code** (follow one to read it at the symbol; `x` shows it beside the text)\n\n{refs}\n"
         self.body = header + "---\n\n" + lesson.body
         self.base = lesson.path.parent
         self.scroll_key = f"scroll:lesson:{lesson.id}"
