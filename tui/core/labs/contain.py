@@ -102,7 +102,9 @@ def confine_writes(writable: list[str]) -> bool:
     if ruleset < 0:
         return False
     try:
-        for folder in [*writable, "/dev"]:
+        # /dev: device nodes (GPUs, /dev/null, /dev/shm); /proc: the CUDA driver writes its own /proc/self
+        # entries when it initialises (cuInit fails with "OS call failed" without it).
+        for folder in [*writable, "/dev", "/proc"]:
             try:
                 fd = os.open(folder, os.O_PATH | os.O_CLOEXEC)
             except OSError:
