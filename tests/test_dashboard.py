@@ -142,4 +142,9 @@ async def test_dashboard_screen_shows_progress_and_follows_the_rubric(tmp_path, 
         assert app.screen is screen
         assert len(rubric_store.history(db)) == 2
         assert section(screen, 3).count("│") == 2  # the new assessment is charted on return
+        spark = screen.query_one("#dash-rubric-spark")
+        assert spark.display and len(spark.data) == 2 and spark.data[0] == 3.5  # two assessments: a trend
+        await pilot.press("o")  # the portfolio is one key from the progress it is built from
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PortfolioScreen"
     db.close()

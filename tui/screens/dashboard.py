@@ -25,6 +25,7 @@ class DashboardScreen(Screen):
         Binding("escape,b", "back", "Back"),
         Binding("f5,ctrl+r", "refresh_dashboard", "Refresh"),
         Binding("R", "rubric", "Rate yourself"),
+        Binding("o", "portfolio", "Portfolio"),
     ]
 
     SECTIONS = 5  # progress, gaps, reviews chart, rubric chart, study-time method
@@ -67,6 +68,9 @@ class DashboardScreen(Screen):
 
     def action_rubric(self) -> None:
         self.app.open_item("rubric")
+
+    def action_portfolio(self) -> None:
+        self.app.open_item("portfolio")
 
     def action_back(self) -> None:
         self.app.pop_screen()
