@@ -34,7 +34,7 @@ def check_mutants(item, runner) -> list[MutantVerdict]:
     verdicts = []
     for mutant in item.mutants:
         with tempfile.TemporaryDirectory(prefix=f"vlearn-mutant-{item.id}-") as tmp:
-            result = runner.run(item, materialise(item, mutant, Path(tmp)), record=False)
+            result = runner.run(item, materialise(item, mutant, Path(tmp)), record=False, first_failure=True)
         judged = result.status != "compiled"
         verdicts.append(MutantVerdict(mutant.id, mutant.why, (not result.ok) if judged else None, result.status))
     return verdicts

@@ -175,12 +175,13 @@ class LabRunner:
     # -------------------------------------------------------------- running
 
     def run(self, item, target: str | Path = "workspace", *, record: bool = True, quick: bool = False,
-            on_test: Callable[[TestResult], None] | None = None) -> RunResult:
+            on_test: Callable[[TestResult], None] | None = None, first_failure: bool = False) -> RunResult:
         """Run `item` (a Lab or Project) against the workspace, solution/,
         starter/ or a given directory (recorded as a workspace run). `quick`:
         fewer hypothesis examples and no shrinking, for the run after each
         save. `on_test` gets each test's result as soon as it finishes (on a
-        helper thread), before the whole run is done."""
+        helper thread), before the whole run is done. `first_failure`: stop at
+        the first failing test (enough to reject a wrong solution)."""
         from .workspace import ensure_workspace
 
         if isinstance(target, Path):
@@ -193,7 +194,7 @@ class LabRunner:
             raise ValueError(f"unknown target {target!r}")
         result = RunResult(item.id, item.kind, dir_kind, Path(directory), started_at=progress.stamp(), quick=quick)
         for stage_id, tests_dir in item.test_runs():
-            one = self._run_once(item, tests_dir, Path(directory), stage_id, quick, on_test)
+            one = self._run_once(item, tests_dir, Path(directory), stage_id, quick, on_test, first_failure)
             result.tests += one.tests
             result.perf += one.perf
             result.notes += one.notes
@@ -222,13 +223,14 @@ class LabRunner:
         return _worker.run_cold(request)
 
     def _run_once(self, item, tests_dir: Path, directory: Path, stage_id: str | None, quick: bool = False,
-                  on_test: Callable[[TestResult], None] | None = None) -> RunResult:
+                  on_test: Callable[[TestResult], None] | None = None, first_failure: bool = False) -> RunResult:
         tests_dir, directory = tests_dir.resolve(), directory.resolve()
         if self.remote and getattr(item, "gpu", "none") == "required" and not has_gpu():
             return self._run_remote(item, tests_dir, directory, stage_id, quick)
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir()))
         request = _worker.session_request(tests_dir, item.path.resolve(), directory, scratch, runs_dir(),
-                                          float(item.timeout_s), quick, memory_mb=item.memory_mb)
+                                          float(item.timeout_s), quick, memory_mb=item.memory_mb,
+                                          first_failure=first_failure)
         tail = _Tail(scratch / _worker.RESULTS_NAME, lambda event: on_test(test_from_event(event, stage_id))) if on_test else None
         try:
             if tail:

@@ -69,7 +69,7 @@ def read_jsonl(path) -> list[dict]:
 
 
 def session_request(tests_dir, lab_folder, directory, scratch, runs, timeout: float, quick: bool,
-                    cwd=None, memory_mb: float | None = None) -> dict:
+                    cwd=None, memory_mb: float | None = None, first_failure: bool = False) -> dict:
     """What to run: `tests_dir` of the lab in `lab_folder` against `directory`
     (also the working directory unless `cwd` says otherwise); the plugin writes
     results and figures into `scratch`; `runs` holds caches that outlive a run.
@@ -104,7 +104,8 @@ def session_request(tests_dir, lab_folder, directory, scratch, runs, timeout: fl
         "TORCHINDUCTOR_CACHE_DIR": os.path.join(cache, "inductor"),
     })
     return {
-        "args": pytest_args(tests_dir, lab_folder),
+        # first_failure: stop at the first failing test (a wrong solution is judged by one).
+        "args": pytest_args(tests_dir, lab_folder) + (["-x"] if first_failure else []),
         "cwd": str(cwd or directory),
         "timeout": float(timeout),
         "env": env,
