@@ -21,7 +21,7 @@ from . import deliverables, notes
 from .content.labs import all_labs
 from .content.rubric import rubric_of
 from .content.vocab import COMPONENTS
-from .labs.runner import RunResult, lab_state
+from .labs.runner import RunResult, lab_state, last_result
 from .store import progress
 from .text import plural
 
@@ -94,16 +94,6 @@ def _figures(result: RunResult | None) -> tuple[list[FigureRow], str | None, str
     return rows, date_of(result.started_at), ""
 
 
-def _last_result(db, lab_id: str) -> RunResult | None:
-    row = db.execute("select last_result from lab_memory where lab_id = ?", [lab_id]).fetchone()
-    if not row or not row[0]:
-        return None
-    try:
-        return RunResult.from_json(row[0])
-    except (ValueError, TypeError, KeyError):
-        return None
-
-
 def _labs(catalog, db) -> dict:
     passed, attempted = [], 0
     for item in all_labs(catalog):
@@ -116,7 +106,7 @@ def _labs(catalog, db) -> dict:
         goal = db.execute(
             "select min(started_at) from lab_runs where lab_id = ? and dir_kind = 'workspace' and perf_met = 1",
             [item.id]).fetchone()[0]
-        rows, at, note = _figures(_last_result(db, item.id))
+        rows, at, note = _figures(last_result(db, item.id))
         passed.append({
             "id": item.id, "title": item.title, "kind": item.kind, "track": item.track,
             "components": list(getattr(item, "components", [])),
