@@ -123,6 +123,49 @@ def test_backup_of_a_healthy_database_is_complete_and_never_overwrites(vlearn_ho
     assert again.returncode == 1 and "already exists" in one_line(again)
 
 
+def _count(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("select count(*) from activity").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_restore_puts_a_backup_back_and_keeps_what_it_replaced(vlearn_home, tmp_path):
+    path = vlearn_home / "progress.db"
+    filled_store(path, ticks=20)
+    saved = tmp_path / "saved.db"
+    assert vlearn(vlearn_home, "db", "backup", str(saved)).returncode == 0
+    db = open_store(path)
+    with db.atomic():  # study after the backup was taken: newer records
+        db.execute("insert into activity(at, date, kind, ref) values ('2099-12-31T23:59:59', '2099-12-31', 'tick', 'new')")  # later than anything in the backup
+    db.close()
+    refused = vlearn(vlearn_home, "db", "restore", str(saved))
+    assert refused.returncode == 1 and "newer than the backup" in one_line(refused) and "--force" in refused.stderr
+    assert _count(path) == 22  # untouched
+    done = vlearn(vlearn_home, "db", "restore", str(saved), "--force")
+    assert done.returncode == 0, done.stderr
+    assert _count(path) == 21 and "kept as" in done.stdout
+    [kept] = (vlearn_home / "backups").glob("progress-before-restore-*.db")
+    assert _count(kept) == 22  # what was replaced is not lost
+    assert vlearn(vlearn_home, "db", "check").returncode == 0
+
+
+def test_restore_refuses_a_damaged_or_foreign_file_and_changes_nothing(vlearn_home, tmp_path):
+    path = vlearn_home / "progress.db"
+    filled_store(path, ticks=3000)
+    damaged = tmp_path / "damaged.db"
+    shutil.copy(path, damaged)
+    damage_a_page(damaged)
+    text = tmp_path / "notes.db"
+    text.write_text("not a database")
+    before = digest(path)
+    for bad in (damaged, text, tmp_path / "missing.db"):
+        result = vlearn(vlearn_home, "db", "restore", str(bad), "--force")
+        assert result.returncode == 1 and str(bad) in one_line(result), bad
+    assert digest(path) == before
+
+
 def test_the_app_checks_a_large_database_in_the_background_and_refuses_writes_when_damaged(vlearn_home):
     from tui.core.store import SYNC_CHECK_BYTES
 

@@ -3,7 +3,9 @@
 `check` runs SQLite's full integrity check; `backup [FILE]` copies the
 database through SQLite's online backup API (safe while vlearn runs);
 `recover [FILE]` copies whatever can still be read from a damaged database
-into a new file, keeping the original untouched. All three only read it."""
+into a new file, keeping the original untouched. Those three only read it.
+`restore FILE [--force]` puts a backup in its place, refusing when progress.db
+holds newer study records, after copying the current one to backups/."""
 from __future__ import annotations
 
 import sys
@@ -21,6 +23,10 @@ def register(sub) -> None:
     r = actions.add_parser("recover", help="copy what can be read from a damaged progress.db into a new file")
     r.add_argument("file", nargs="?", help="where to write it (default: VLEARN_HOME/backups/progress-recovered-DATE.db)")
     r.set_defaults(func=run_recover)
+    s = actions.add_parser("restore", help="put a backup in place of progress.db (the current one is kept in backups/)")
+    s.add_argument("file", help="the backup to restore (from `vlearn db backup`)")
+    s.add_argument("--force", action="store_true", help="restore even when progress.db has newer study records")
+    s.set_defaults(func=run_restore)
 
 
 def _db_path() -> Path | None:
@@ -102,4 +108,29 @@ def run_recover(args) -> int:
         print("the new file still fails its integrity check:", *result.problems[:5], sep="\n  ")
         return 1
     print(f"to use it: move {path} aside (keep it), then copy {target} to {path}")
+    return 0
+
+
+def run_restore(args) -> int:
+    from ..core.paths import database_path
+    from ..core.store import StoreError
+    from ..core.store.maintenance import RestoreRefused, restore
+
+    source = Path(args.file).expanduser()
+    if not source.is_file():
+        print(f"error: {source}: no such backup file", file=sys.stderr)
+        return 1
+    path = database_path()
+    try:
+        safety = restore(path, source, force=args.force)
+    except RestoreRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"error: {source}: not restored: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, Exception) as exc:  # noqa: BLE001 - one line, never a traceback
+        return _fail(str(path), exc)
+    kept = f"; the previous one is kept as {safety}" if safety else ""
+    print(f"restored {source} into {path}{kept}")
     return 0

@@ -194,3 +194,45 @@ def _recover(db_path: Path, target: Path) -> Recovery:
             tmp.unlink()
         raise
     return result
+
+
+class RestoreRefused(Exception):
+    """Restoring would lose newer study records (the message says which)."""
+
+
+def latest_activity(path: Path) -> str | None:
+    """When the database last recorded study (its newest activity stamp), or None."""
+    conn = _readonly_connect(path)
+    try:
+        return conn.execute("select max(at) from activity").fetchone()[0]
+    except sqlite3.Error:
+        return None  # no activity table yet: nothing recorded
+    finally:
+        conn.close()
+
+
+def restore(db_path: Path, source: Path, force: bool = False) -> Path | None:
+    """Put the backup `source` in place of `db_path` through SQLite's online backup
+    API (other vlearn processes wait for the lock, then see the restored data).
+    The backup must be an intact database this vlearn understands; when the current
+    database holds newer study records, it is refused unless `force`. The current
+    database is first copied to backups/ (returned; None when there was none)."""
+    from . import _inspect, busy_seconds
+
+    _inspect(source, busy_seconds(), check=True)  # a StoreError names what is wrong with it
+    if db_path.exists():
+        here, there = latest_activity(db_path), latest_activity(source)
+        if here and (not there or here > there) and not force:
+            raise RestoreRefused(f"{db_path} has study recorded up to {here}, newer than the backup's "
+                                 f"{there or '(none)'}; restoring would lose it (--force restores anyway)")
+        safety = backup(db_path, default_backup_path(db_path, "before-restore"))
+    else:
+        safety = None
+    src = _readonly_connect(source)
+    dst = sqlite3.connect(db_path, timeout=busy_seconds())
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return safety
