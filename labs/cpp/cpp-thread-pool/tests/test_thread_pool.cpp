@@ -16,14 +16,6 @@
 #include "thread_pool.hpp"
 #include "vtest.hpp"
 
-// UBSan's vptr check probes memory through a pipe it opens and closes; when two
-// threads do that, TSan sees two unordered "writes" to the same reused file
-// descriptor and reports a race inside the sanitizer runtime. Suppress exactly
-// that frame: it is never in your code, so no race of yours is hidden.
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:__sanitizer::IsAccessibleMemoryRange\n";
-}
-
 namespace {
 
 constexpr auto kLimit = std::chrono::seconds(5);  // only reached when something never wakes up
