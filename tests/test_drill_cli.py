@@ -58,3 +58,14 @@ def test_drill_shows_markdown_as_text_not_markup(vlearn_home, tmp_path):
                          capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "Per token: 2 × 32 × 8 × 128 × 2 = 131,072 bytes" in out.stdout and "**" not in out.stdout
+
+
+def test_a_drill_answer_runs_against_its_lab_from_the_terminal(vlearn_home):
+    """`:run` puts the answer so far in the lab's file and runs the lab's tests (a real run)."""
+    env = os.environ | {"VLEARN_HOME": str(vlearn_home)}
+    wrong = "def kv_bytes_per_token(*args, **kwargs):\n    return 0\n:run\n.\n" + "n\n" * 8
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "drill", "--question", "impl-kv-cache-sizing"],
+                         input=wrong, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "':run' run it against lab py-kv-cache-sizing's tests" in out.stdout
+    assert "[py-kv-cache-sizing: " in out.stdout and "failed" in out.stdout.split("[py-kv-cache-sizing: ", 1)[1]

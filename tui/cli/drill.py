@@ -49,6 +49,20 @@ def _markdown(text: str) -> None:
     Console().print(Markdown(text.strip()))
 
 
+def _run_against_lab(catalog, question, answer: str, runnable: bool) -> None:
+    """Your answer so far as the lab's file, through the lab's own tests; the first failure shown."""
+    from ..core import drills
+
+    if not runnable:
+        print("[this question has no lab to run against]")
+        return
+    result = drills.run_answer_against_lab(catalog, question, answer)
+    print(f"[{question.lab}: {result.summary()}]")
+    bad = next((t for t in result.tests if t.outcome in ("failed", "error")), None)
+    if bad is not None:
+        print("  " + "\n  ".join(bad.text.strip().splitlines()[:8]))
+
+
 def run_drill(args) -> int:
     from ..core import drills
 
@@ -64,7 +78,9 @@ def run_drill(args) -> int:
     print(f"\n== {question.title} ({question.category}, {question.minutes} min) ==\n")
     _markdown(question.prompt)
     print()
-    print("Type your answer. Commands on their own line: ':hint' next hint, ':time' time left, '.' submit.")
+    runnable = bool(question.lab and question.lab in catalog.labs)
+    print("Type your answer. Commands on their own line: ':hint' next hint, ':time' time left, "
+          + (f"':run' run it against lab {question.lab}'s tests, " if runnable else "") + "'.' submit.")
     lines: list[str] = []
     for raw in sys.stdin:
         line = raw.rstrip("\n")
@@ -72,6 +88,9 @@ def run_drill(args) -> int:
             break
         if line == ":time":
             print(f"[{_mmss(drill.remaining())} left]")
+            continue
+        if line == ":run":
+            _run_against_lab(catalog, question, "\n".join(lines) + "\n", runnable)
             continue
         if line == ":hint":
             index = drill.next_hint()
