@@ -182,3 +182,39 @@ async def test_n_opens_the_note_from_the_day_page_and_the_lesson(world, tmp_path
         await pilot.pause()
         lesson = notes.lesson_note(catalog, "l-pa-read")
         assert lesson.path.read_text() == lesson.header + "written in the editor\n"
+
+
+async def test_todays_checklist_ends_with_the_deliverable_which_needs_its_note(tmp_path, vlearn_home):
+    """Space ticks it, but it is done only once the day note has the learner's own text;
+    Enter opens the note (here no terminal: the note is created and its path said)."""
+    import shutil
+
+    from tui.app import VlearnApp
+    from tui.core import notes
+    from tui.core.content import load_catalog
+    from tui.core.store import open_store
+
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "content", content)
+    page = content / "curriculum" / "days" / "day01.md"
+    page.write_text(page.read_text() + "\n## Deliverable\n\nA one-page sketch of the block table.\n")
+    catalog = load_catalog(content)
+    app = VlearnApp(catalog=catalog, db=open_store(vlearn_home / "progress.db"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        app.screen.show_day(1)
+        await pilot.pause()
+        checklist = app.screen.query_one("#checklist")
+        entries = [item.entry for item in checklist.children]
+        assert entries[-1].kind == "deliverable" and "sketch of the block table" in entries[-1].title
+        checklist.index = len(entries) - 1
+        await pilot.press("space")
+        await pilot.pause()
+        assert not checklist.children[-1].entry.done  # ticked, but the note is empty
+        note = notes.day_note(catalog, 1)
+        notes.ensure(note)
+        with note.path.open("a") as fh:
+            fh.write("\nThe table maps logical blocks to physical ones.\n")
+        app.screen.refresh_day()
+        await pilot.pause()
+        assert app.screen.query_one("#checklist").children[-1].entry.done

@@ -78,7 +78,7 @@ def standing(catalog: Catalog, db: Database, on: dt.date | None = None) -> Stand
 @dataclass(frozen=True)
 class ChecklistEntry:
     key: str  # stored in the checklist table
-    kind: str  # lesson | lab | cards | drill
+    kind: str  # lesson | lab | cards | drill | deliverable (shown, not counted toward the day)
     ident: str  # what to open (for cards: comma-separated decks/tags)
     title: str
     minutes: int | None
@@ -116,7 +116,19 @@ def checklist(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntr
             title = f"Drill: {item.title if item else ident}"
             minutes = getattr(item, "minutes", None)
         entries.append(ChecklistEntry(key, kind, ident, title, minutes, key in done, available))
-    return entries
+    return entries + _deliverable(catalog, db, number)
+
+
+def _deliverable(catalog: Catalog, db: Database, number: int) -> list[ChecklistEntry]:
+    """The day page's deliverable, done when ticked with a note of the learner's own
+    (tui.core.deliverables). It does not count toward the day: a day is its study."""
+    from . import deliverables, notes
+
+    if notes.deliverable_text(catalog, number) is None:
+        return []
+    item = deliverables.get(catalog, db, number)
+    title = "Deliverable: " + deliverables.one_line(item.text, 70)
+    return [ChecklistEntry(deliverables.ITEM, "deliverable", str(number), title, None, item.done, True)]
 
 
 def cards_note(catalog: Catalog, db: Database, number: int) -> str:

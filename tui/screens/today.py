@@ -131,7 +131,15 @@ class TodayScreen(Screen):
         entry = self._selected()
         if entry is None:
             return
-        progress.set_done(self.app.db, self.shown_day, entry.key, not entry.done)
+        if entry.kind == "deliverable":
+            from ..core import deliverables
+
+            item = deliverables.tick(self.app.catalog, self.app.db, self.shown_day, not entry.done)
+            if item.ticked and not item.note_written:
+                self.notify("Ticked, but it counts as done once its note has your text: Enter opens the note.",
+                            title="Deliverable")
+        else:
+            progress.set_done(self.app.db, self.shown_day, entry.key, not entry.done)
         self.refresh_day()
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
@@ -146,6 +154,11 @@ class TodayScreen(Screen):
             return
         if entry.kind == "cards":
             self.app.open_item("cards", entry.ident.split(","))
+        elif entry.kind == "deliverable":
+            from .notes import open_note
+
+            open_note(self, "day", self.shown_day)
+            self.refresh_day()
         else:
             self.app.open_item(entry.kind, entry.ident)
 
