@@ -14,7 +14,7 @@ from textual.widgets import Header, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownTableOfContents
 from textual.widgets.option_list import Option
 
-from ..core import plan
+from ..core import plan, weekly
 from ..core.content.curriculum import extract_links
 from ..core.links import resolve_link
 from ..core.store import progress
@@ -304,6 +304,9 @@ class DayPageScreen(DocumentScreen):
         page = self.app.catalog.day_pages[self.day]
         self.title_text = f"Day {self.day}: the plan for the day"
         self.body = page.body
+        week = weekly.last_day_of_week(self.app.catalog, self.day)
+        if week is not None:  # the week's last day: its review, from the learner's own records
+            self.body += "\n\n---\n\n" + weekly.review_markdown(self.app.catalog, self.app.db, week)
         self.base = page.path.parent
         self.scroll_key = f"scroll:day:{self.day}"
         yield from super().compose()

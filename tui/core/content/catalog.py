@@ -32,6 +32,7 @@ class Catalog:
     interviewers: dict = field(default_factory=dict)
     rubric: Any = None
     roles: dict = field(default_factory=dict)
+    milestones: dict = field(default_factory=dict)  # the roadmap's weekly milestones (data/milestones.yaml)
     gpus: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 

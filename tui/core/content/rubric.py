@@ -256,9 +256,42 @@ def _load_roles(ctx: LoadContext) -> None:
     load_items(src, src.read_list("roles"), _build_role, ctx.catalog.roles, "role")
 
 
+# ---------------------------------------------------------------- milestones
+
+
+@dataclass
+class Milestone:
+    """One of the roadmap's weekly milestones, judged by its components' evidence."""
+
+    id: str
+    week: int
+    text: str
+    components: list[str]
+    origin: str
+
+
+def _build_milestone(f: Fields) -> Milestone:
+    components = f.subset("components", set(COMPONENTS))
+    if "components" in f.data and not components and not f.failed:
+        f.error("components", "field 'components' must name at least one rubric component")
+    week = f.int("week", minimum=1)
+    if isinstance(week, int) and week > 4:
+        f.error("week", f"field 'week' must be 1..4, not {week}")
+    return Milestone(id=f.str("id"), week=week, text=f.str("text"), components=components,
+                     origin=f"{f.source.rel}:{f.data.line_of('id')}")
+
+
+def _load_milestones(ctx: LoadContext) -> None:
+    path = ctx.root / "data" / "milestones.yaml"
+    if path.is_file():
+        src = ctx.source(path)
+        load_items(src, src.read_list("milestones"), _build_milestone, ctx.catalog.milestones, "milestone")
+
+
 def load(ctx: LoadContext) -> None:
     _load_rubric(ctx)
     _load_roles(ctx)
+    _load_milestones(ctx)
 
 
 def check(ctx: LoadContext) -> None:
