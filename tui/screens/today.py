@@ -13,7 +13,7 @@ from ..core.store import progress
 from ..core.text import plural
 from ..widgets.footer import KeyFooter
 
-KIND_LABEL = {"lesson": "read ", "lab": "lab  ", "cards": "cards", "drill": "drill"}
+KIND_LABEL = {"lesson": "read ", "lab": "lab  ", "cards": "cards", "drill": "drill", "deliverable": "write"}
 
 
 class ChecklistItem(ListItem):
