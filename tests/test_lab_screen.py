@@ -316,3 +316,19 @@ async def test_a_gpu_lab_without_a_gpu_offers_what_gives_a_signal(db, runner, ca
         await pilot.press("o")
         await pilot.pause()
         assert app.screen.lab_id == "triton-softmax"
+
+
+@pytest.mark.parametrize("width", [80, 140])
+async def test_lab_list_fits_the_window_and_marks_a_cut_title(db, runner, width):
+    catalog = fixture_catalog()
+    app = LabApp(catalog, db, runner, LabListScreen())
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#labs-table", DataTable)
+        total = sum(c.get_render_width(table) for c in table.columns.values())
+        assert total <= width  # every column is on screen, the last ("min") included
+        title = table.columns["title"].width
+        for lab_id in table.rows:
+            cell = table.get_cell(lab_id, "title")
+            full = (catalog.labs.get(lab_id.value) or catalog.projects[lab_id.value]).title
+            assert cell.plain == full if len(full) <= title else cell.plain.endswith("…") and len(cell.plain) == title

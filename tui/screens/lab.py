@@ -482,23 +482,33 @@ class LabListScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#labs-table", DataTable)
-        table.add_columns("state", "id", "title", "track", "day", "min")
         self.refresh_rows()
-        table.focus()
+        self.query_one("#labs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
+        self.refresh_rows()
+
+    def on_resize(self) -> None:
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
         catalog, db = self.app.catalog, self.app.db
         table = self.query_one("#labs-table", DataTable)
         keep = table.cursor_row  # back from a lab: stay on it
-        table.clear()
-        for item in all_labs(catalog):
+        items = all_labs(catalog)
+        # Fixed widths: the title takes what the window leaves (less each column's two cells of
+        # padding and the scrollbar) and ends in "…" when cut; the lab screen shows it whole.
+        widths = {"state": 13, "id": max([len(i.id) for i in items] or [2]), "track": 7, "day": 3, "min": 3}
+        title_width = max(12, self.size.width - sum(widths.values()) - 2 * 6 - 2)
+        table.clear(columns=True)
+        for name in ("state", "id", "title", "track", "day", "min"):
+            table.add_column(name, width=title_width if name == "title" else widths[name], key=name)
+        for item in items:
             state = labrunner.lab_state(db, item.id).state
             track = "project" if item.kind == "project" else item.track
-            table.add_row(Text.from_markup(STATE_MARK[state]), item.id, Text(item.title), track, str(item.day),
+            title = Text(item.title, no_wrap=True, overflow="ellipsis")
+            title.truncate(title_width, overflow="ellipsis")
+            table.add_row(Text.from_markup(STATE_MARK[state]), item.id, title, track, str(item.day),
                           str(item.minutes), key=item.id)
         table.move_cursor(row=keep)
         self.query_one("#labs-progress", Static).update(progress_line(db, catalog))
