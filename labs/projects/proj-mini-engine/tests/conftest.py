@@ -93,7 +93,8 @@ def _cache_root() -> Path:
     root = os.environ.get("VLEARN_MINI_ENGINE_CACHE")
     if root:
         return Path(root)
-    return Path(tempfile.gettempdir()) / f"vlearn-mini-engine-{os.getuid()}"
+    # Lab runs get a fresh TMPDIR each time but a lasting XDG_CACHE_HOME (tui.core.labs.contain).
+    return Path(os.environ.get("XDG_CACHE_HOME") or tempfile.gettempdir()) / f"vlearn-mini-engine-{os.getuid()}"
 
 
 def reference(name: str) -> Reference:
