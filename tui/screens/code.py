@@ -17,8 +17,9 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static, TextArea
 from textual.widgets.text_area import Selection
 
-from ..core import paths, source
+from ..core import source
 from ..widgets.footer import KeyFooter
+from .editor import open_in_editor
 
 
 class CodeView(Vertical):
@@ -136,18 +137,10 @@ class CodeScreen(Screen):
 
     def action_edit(self) -> None:
         found = self.query_one(CodeView).range
-        chosen = paths.editor()
-        if found is None or chosen is None:
-            self.notify("Nothing to open yet" if found is None else "Set $EDITOR to open files from here",
-                        severity="warning")
+        if found is None:
+            self.notify("Nothing to open yet", severity="warning")
             return
-        line = self.query_one("#code-text", TextArea).selection.end[0] + 1
-        try:
-            with self.app.suspend():
-                subprocess.call(paths.editor_command(chosen[0], str(found.file), line))
-        except Exception as exc:  # no terminal to hand over (a test or web driver)
-            self.notify(f"Cannot open the editor here ({exc}); the file is {found.file}:{line}", severity="warning")
-        self.app.refresh()
+        open_in_editor(self, found.file, self.query_one("#code-text", TextArea).selection.end[0] + 1)
 
     def action_fetch(self) -> None:
         if source.source_root() is not None:

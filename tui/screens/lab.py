@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import subprocess
 import threading
 
 from rich.syntax import Syntax
@@ -21,7 +20,6 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Header, Label, Markdown, Static
 
-from ..core import paths
 from ..core.content.labs import all_labs, find
 from ..core.labs import remote
 from ..core.labs import runner as labrunner
@@ -428,17 +426,9 @@ class LabScreen(Screen):
     def action_edit(self) -> None:
         if self.item is None:
             return
-        path = editable_files(self.item)[0]
-        chosen = paths.editor()  # the one `vlearn doctor` names: $VISUAL, $EDITOR, else vim, nano or vi
-        if chosen is None:
-            self.notify(f"Set $EDITOR, or open {path} in your editor: saving re-runs the tests.", title="No editor")
-            return
-        try:
-            with self.app.suspend():
-                subprocess.call([*chosen[0], str(path)])
-        except Exception as exc:  # no terminal to hand over (e.g. a web or test driver)
-            self.notify(f"Cannot open the editor here ({exc}); the file is {path}", severity="warning")
-        self.app.refresh()
+        from .editor import open_in_editor
+
+        open_in_editor(self, editable_files(self.item)[0])  # saving re-runs the tests
 
     def action_diff(self) -> None:
         if self.item is None:

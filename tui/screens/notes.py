@@ -1,9 +1,8 @@
 """Opening a learner's note (tui.core.notes) from a screen: `n` on the day page and a lesson."""
 from __future__ import annotations
 
-import subprocess
-
 from ..core import notes
+from .editor import open_in_editor
 
 
 def open_note(screen, kind: str, ident) -> None:
@@ -15,16 +14,7 @@ def open_note(screen, kind: str, ident) -> None:
     except (notes.NoteError, OSError) as exc:
         screen.notify(str(exc), title="Note", severity="warning")
         return
-    argv = notes.editor_argv(note)
-    if argv is None:
-        screen.notify(f"Set $EDITOR, or open {note.path} in your editor.", title="No editor")
+    if not open_in_editor(screen, note.path, note.first_line, "the note"):
         return
-    try:
-        with screen.app.suspend():
-            subprocess.call(argv)
-    except Exception as exc:  # no terminal to hand over (a web or test driver)
-        screen.notify(f"Cannot open the editor here ({exc}); the note is {note.path}", severity="warning")
-        return
-    screen.app.refresh()
     words = "has your text" if notes.has_content(note) else "has no text of yours yet"
     screen.notify(f"{note.path} {words}.", title="Note created" if created else "Note")
