@@ -18,6 +18,10 @@ TEST_SIZES = [
     {"tokens": 3, "heads": 40, "kv_heads": 8, "head": 128, "rot": 128, "neox": False, "dtype": "fp16", "max_pos": 131072},
     {"tokens": 64, "heads": 28, "kv_heads": 4, "head": 128, "rot": 128, "neox": True, "dtype": "fp16", "max_pos": 1024,
      "pad": 8},
+    # an odd token stride: only every eighth row starts 16-byte aligned, the rest need the scalar path
+    {"tokens": 19, "heads": 6, "kv_heads": 2, "head": 64, "rot": 48, "neox": True, "dtype": "fp16", "max_pos": 512,
+     "pad": 3},
+    {"tokens": 4, "heads": 3, "kv_heads": 1, "head": 32, "rot": 20, "neox": False, "dtype": "bf16", "max_pos": 64},
 ]
 
 

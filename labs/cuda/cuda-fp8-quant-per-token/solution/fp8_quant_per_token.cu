@@ -67,13 +67,64 @@ __device__ void quant_row(unsigned char* __restrict__ out, float* __restrict__ s
     }
 }
 
+// Fast path: the row fits in registers (at most MAX_VEC 16-byte vectors per thread, kept
+// packed), so it is read from DRAM once and the second pass costs nothing.
+#ifndef MAX_VEC
+#define MAX_VEC 4
+#endif
+template <typename T>
+__device__ __forceinline__ void unpack8(const uint4& v, float (&f)[8]) {
+    const T* e = reinterpret_cast<const T*>(&v);
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) f[i] = to_f(e[i]);
+}
+template <typename T>
+__device__ void quant_row_held(unsigned char* __restrict__ out, float* __restrict__ scales, const T* __restrict__ x,
+                               const float* __restrict__ scale_ub, int cols) {
+    uint4 raw[MAX_VEC];
+    #pragma unroll
+    for (int j = 0; j < MAX_VEC; ++j) {  // every load first: all in flight together
+        const int c = (threadIdx.x + j * blockDim.x) * 8;
+        if (c < cols) raw[j] = *reinterpret_cast<const uint4*>(x + c);
+    }
+    float amax = 0.0f;
+    #pragma unroll
+    for (int j = 0; j < MAX_VEC; ++j) {
+        if ((threadIdx.x + j * blockDim.x) * 8 < cols) {
+            float v[8];
+            unpack8<T>(raw[j], v);
+            #pragma unroll
+            for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(v[e]));
+        }
+    }
+    amax = block_max(amax);
+    if (scale_ub != nullptr) amax = fminf(amax, *scale_ub);
+    const float s = fmaxf(amax / FP8_MAX, MIN_SCALE);
+    if (threadIdx.x == 0) scales[blockIdx.x] = s;
+    #pragma unroll
+    for (int j = 0; j < MAX_VEC; ++j) {
+        const int c = (threadIdx.x + j * blockDim.x) * 8;
+        if (c < cols) {
+            float v[8];
+            unpack8<T>(raw[j], v);
+            uint2 q;
+            unsigned char* qb = reinterpret_cast<unsigned char*>(&q);
+            #pragma unroll
+            for (int e = 0; e < 8; ++e) qb[e] = to_fp8(v[e] / s);  // a true division, as vLLM
+            *reinterpret_cast<uint2*>(out + c) = q;
+        }
+    }
+}
+
 template <typename T>
 __device__ void dispatch(unsigned char* out, float* scales, const T* x, long long in_stride,
                          const float* scale_ub, int cols) {
     const size_t row = blockIdx.x;
     const T* xr = x + row * (size_t)in_stride;
     unsigned char* orow = out + row * (size_t)cols;
-    if (cols % 8 == 0 && in_stride % 8 == 0) quant_row<T, 8>(orow, scales, xr, scale_ub, cols);
+    const bool vec = cols % 8 == 0 && in_stride % 8 == 0;
+    if (vec && cols <= (int)blockDim.x * 8 * MAX_VEC) quant_row_held<T>(orow, scales, xr, scale_ub, cols);
+    else if (vec) quant_row<T, 8>(orow, scales, xr, scale_ub, cols);
     else quant_row<T, 1>(orow, scales, xr, scale_ub, cols);
 }
 

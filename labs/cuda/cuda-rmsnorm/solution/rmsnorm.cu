@@ -4,23 +4,29 @@
 // Semantics follow vLLM 0.33.0's csrc/layernorm_kernels.cu (`rms_norm`,
 // `fused_add_rms_norm`, the latter in place). One block per row; the fast
 // path keeps the row in registers so x (and residual) are read from DRAM once.
+// It keeps the row packed (8 halves in a uint4, 4 registers) rather than as
+// floats (8 registers): half the registers means twice the rows resident per
+// SM, and so twice the bytes in flight, which is what a memory-bound kernel needs.
 #include <cuda_fp16.h>
 
-#define MAX_VEC 4
+#ifndef MAX_VEC
+#define MAX_VEC 4  // 16-byte vectors a thread holds: the launch gives a row cols / 32 threads
+#endif
 
-__device__ __forceinline__ void load16(const __half* p, float (&f)[8]) {
-    const uint4 v = *reinterpret_cast<const uint4*>(p);
+__device__ __forceinline__ void unpack16(const uint4& v, float (&f)[8]) {
     const __half2* h = reinterpret_cast<const __half2*>(&v);
     #pragma unroll
     for (int i = 0; i < 4; ++i) { const float2 t = __half22float2(h[i]); f[2 * i] = t.x; f[2 * i + 1] = t.y; }
 }
-__device__ __forceinline__ void store16(__half* p, const float (&f)[8]) {
+__device__ __forceinline__ uint4 pack16(const float (&f)[8]) {
     uint4 v;
     __half2* h = reinterpret_cast<__half2*>(&v);
     #pragma unroll
     for (int i = 0; i < 4; ++i) h[i] = __floats2half2_rn(f[2 * i], f[2 * i + 1]);
-    *reinterpret_cast<uint4*>(p) = v;
+    return v;
 }
+__device__ __forceinline__ uint4 load16(const __half* p) { return *reinterpret_cast<const uint4*>(p); }
+__device__ __forceinline__ void store16(__half* p, uint4 v) { *reinterpret_cast<uint4*>(p) = v; }
 __device__ __forceinline__ float round_half(float v) { return __half2float(__float2half_rn(v)); }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -49,22 +55,33 @@ template <bool FUSED>
 __device__ void rms_row(__half* out, const __half* x, __half* __restrict__ residual,  // out and x alias when in place
                         const __half* __restrict__ w, int cols, float eps) {
     if (cols % 8 == 0 && cols <= (int)blockDim.x * 8 * MAX_VEC) {
-        float v[MAX_VEC][8];
+        uint4 v[MAX_VEC], res[MAX_VEC];  // the row (fused: then z = x + residual, rounded to fp16), packed
+        #pragma unroll
+        for (int j = 0; j < MAX_VEC; ++j) {  // every load first: all in flight together
+            const int c = (threadIdx.x + j * blockDim.x) * 8;
+            if (c < cols) {
+                v[j] = load16(x + c);
+                if (FUSED) res[j] = load16(residual + c);
+            }
+        }
         float ss = 0.0f;
         #pragma unroll
         for (int j = 0; j < MAX_VEC; ++j) {
             const int c = (threadIdx.x + j * blockDim.x) * 8;
             if (c < cols) {
-                load16(x + c, v[j]);
+                float z[8];
+                unpack16(v[j], z);
                 if (FUSED) {
                     float r[8];
-                    load16(residual + c, r);
+                    unpack16(res[j], r);
                     #pragma unroll
-                    for (int e = 0; e < 8; ++e) v[j][e] = round_half(v[j][e] + r[e]);
+                    for (int e = 0; e < 8; ++e) z[e] += r[e];
+                    v[j] = pack16(z);  // the fp16 rounding vLLM applies to the sum
+                    unpack16(v[j], z);
                     store16(residual + c, v[j]);
                 }
                 #pragma unroll
-                for (int e = 0; e < 8; ++e) ss += v[j][e] * v[j][e];
+                for (int e = 0; e < 8; ++e) ss += z[e] * z[e];
             }
         }
         const float rs = rsqrtf(block_sum(ss) / cols + eps);
@@ -72,11 +89,12 @@ __device__ void rms_row(__half* out, const __half* x, __half* __restrict__ resid
         for (int j = 0; j < MAX_VEC; ++j) {
             const int c = (threadIdx.x + j * blockDim.x) * 8;
             if (c < cols) {
-                float wf[8];
-                load16(w + c, wf);
+                float z[8], wf[8];
+                unpack16(v[j], z);
+                unpack16(load16(w + c), wf);
                 #pragma unroll
-                for (int e = 0; e < 8; ++e) v[j][e] = v[j][e] * rs * wf[e];
-                store16(out + c, v[j]);
+                for (int e = 0; e < 8; ++e) z[e] = z[e] * rs * wf[e];
+                store16(out + c, pack16(z));
             }
         }
         return;
